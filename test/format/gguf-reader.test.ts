@@ -1,0 +1,25 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { GGUFFile } from "../../src/format/gguf-reader.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+// dist/test/format -> repo root is three levels up; shared/ sits beside the repo.
+export const SHARED = process.env.CODELLAMA_SHARED ?? join(here, "../../../../shared");
+
+test("reads the llama SPM vocab GGUF header", () => {
+  const g = GGUFFile.open(join(SHARED, "data/llama-spm-vocab/ggml-vocab-llama-spm.gguf"));
+  try {
+    assert.equal(g.version, 3);
+    assert.equal(g.metadata.size, 22);
+    assert.equal(g.tensors.length, 0);
+    assert.equal(g.getString("tokenizer.ggml.model"), "llama");
+    assert.equal((g.get("tokenizer.ggml.tokens") as string[]).length, 32000);
+    assert.equal((g.get("tokenizer.ggml.tokens") as string[])[29871], "\u2581");
+    assert.equal(g.getNumber("tokenizer.ggml.bos_token_id"), 1);
+    assert.equal(g.getBool("tokenizer.ggml.add_bos_token"), true);
+  } finally {
+    g.close();
+  }
+});

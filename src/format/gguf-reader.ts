@@ -55,7 +55,8 @@ function bufferSource(bytes: Uint8Array): ByteSource {
 }
 
 const WINDOW = 1 << 20;
-const utf8 = new TextDecoder("utf-8");
+// ignoreBOM: a piece may be U+FEFF itself (the llama vocab has one), which must not be stripped.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** A forward-only cursor with bounds checks that name the field being read. */
 class Cursor {

@@ -23,3 +23,13 @@ test("reads the llama SPM vocab GGUF header", () => {
     g.close();
   }
 });
+
+test("a GGUF read and written again is identical to the byte", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { encodeGGUF } = await import("../../src/format/gguf-writer.js");
+  const path = join(SHARED, "data/llama-spm-vocab/ggml-vocab-llama-spm.gguf");
+  const bytes = readFileSync(path);
+  const g = GGUFFile.parse(bytes);
+  const again = encodeGGUF({ metadata: g.metadata, tensors: [] });
+  assert.equal(Buffer.compare(Buffer.from(again), bytes), 0);
+});

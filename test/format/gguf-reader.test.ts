@@ -1,12 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { GGUFFile } from "../../src/format/gguf-reader.js";
-
-const here = fileURLToPath(new URL(".", import.meta.url));
-// dist/test/format -> repo root is three levels up; shared/ sits beside the repo.
-export const SHARED = process.env.CODELLAMA_SHARED ?? join(here, "../../../../shared");
+import { SHARED } from "../helpers/paths.js";
 
 test("reads the llama SPM vocab GGUF header", () => {
   const g = GGUFFile.open(join(SHARED, "data/llama-spm-vocab/ggml-vocab-llama-spm.gguf"));

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Builds the WebAssembly kernels from src/kernels/as (AssemblyScript) into dist/kernels/:
+//   kernels-simd.wasm     baseline SIMD128 + threads (every current engine)
+//   kernels-relaxed.wasm  the same source with relaxed SIMD enabled (picked at run time when available)
+// Only npm packages are needed (assemblyscript); no other toolchain.
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import asc from "assemblyscript/asc";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "dist", "kernels");
+mkdirSync(out, { recursive: true });
+
+const common = [
+  join(root, "src/kernels/as/index.ts"),
+  "-O3", "--runtime", "stub", "--noAssert", "--use", "abort=",
+  "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "65536",
+];
+for (const [name, features] of [["simd", "simd,threads"], ["relaxed", "simd,threads,relaxed-simd"]]) {
+  const { error, stderr } = await asc.main([...common, "--enable", features, "-o", join(out, `kernels-${name}.wasm`)]);
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`kernel build (${name}) failed: ${error.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,54 @@
+// Half-precision conversions used inside kernels (AssemblyScript).
+
+/** Four f16 values in the low 16 bits of each i32 lane -> f32x4, exact (subnormals, inf, NaN). */
+// @ts-ignore: decorator
+@inline export function h2f_u32(u: v128): v128 {
+  const sign = i32x4.shl(v128.and(u, i32x4.splat(0x8000)), 16);
+  const em = v128.and(u, i32x4.splat(0x7fff));
+  // (em << 13) read as f32 has exponent e-15+127-112: scaling by 2^112 fixes normals and subnormals alike.
+  let f = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(5.192296858534828e33)); // 2^112
+  const special = v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000)); // inf / NaN keep their payload
+  f = v128.bitselect(special, f, i32x4.gt_s(em, i32x4.splat(0x7bff)));
+  return v128.or(f, sign);
+}
+
+/** f16 bits -> f32 (scalar). */
+// @ts-ignore: decorator
+@inline export function h2f(h: u32): f32 {
+  const em = h & 0x7fff;
+  let f: f32;
+  if (em > 0x7bff) f = reinterpret<f32>((em << 13) | 0x7f800000);
+  else f = reinterpret<f32>(em << 13) * (5.192296858534828e33 as f32);
+  return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
+}
+
+/** f32 -> f16 bits, round to nearest even (as ggml's GGML_FP32_TO_FP16 / F16C). */
+export function f2h(x: f32): u32 {
+  const b = reinterpret<u32>(x);
+  const sign = (b >>> 16) & 0x8000;
+  const ab = b & 0x7fffffff;
+  if (ab >= 0x7f800000) return sign | (ab > 0x7f800000 ? 0x7e00 : 0x7c00); // NaN / inf
+  if (ab >= 0x477ff000) return sign | 0x7c00; // rounds to >= 65520: overflow to inf
+  if (ab < 0x38800000) {
+    // result is subnormal (or zero): value / 2^-24, rounded to nearest even
+    if (ab < 0x33000000) return sign; // below half of the smallest subnormal
+    const mant = (ab & 0x7fffff) | 0x800000;
+    const shift = 126 - (ab >>> 23); // 14..24
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half: u32 = 1 << (shift - 1);
+    if (rem > half || (rem == half && (h & 1) != 0)) h++;
+    return sign | h;
+  }
+  // normal: rebias exponent, round the 13 dropped bits to nearest even
+  let h = ((ab - 0x38000000) >>> 13);
+  const rem = ab & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
+  return sign | h;
+}
+
+/** Round an f32 through f16 and back (ggml stores block scales as f16). */
+// @ts-ignore: decorator
+@inline export function round_f16(x: f32): f32 {
+  return h2f(f2h(x));
+}

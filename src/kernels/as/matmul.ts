@@ -1,0 +1,217 @@
+// Matrix products y[t][r] = dot(W[r,:], x[t,:]) for rows r in [r0, r1) and tokens t in [0, nTok).
+//
+// W stays in its GGUF layout, one row after another (`rowBytes` apart). Activations:
+//   - float weights (F32, F16, BF16): x is f32 [nTok][cols];
+//   - Q8_0 and Q4_0 weights: x is a Q8 activation buffer (see `quantize_q8_0` in ops.ts):
+//     per token qs i8[cols] | d f32[cols/32] | s i32[cols/32], `q8Stride(cols)` bytes per token.
+// y is f32 [nTok][yStride]. Rows are done four at a time so each activation load feeds four rows;
+// tokens are tiled so the four weight rows stay in L1 while a tile of tokens streams past.
+import { h2f_u32 } from "./f16";
+
+const TT: i32 = 8; // token tile
+
+let f16lut: usize = 0;
+/** Each instance (thread) calls this once: a 65536-entry f16 -> f32 table in shared memory. */
+export function set_f16_lut(p: usize): void { f16lut = p; }
+// @ts-ignore: decorator
+@inline function h2f_lut(h: u32): f32 { return load<f32>(f16lut + (<usize>h << 2)); }
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+export function q8Stride(cols: i32): i32 { return cols + (cols >> 5) * 8; }
+
+// ------------------------------------------------------------------------------------------ F32
+
+function dot4_f32(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const n4 = cols & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(w + o), xv));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(w + rb + o), xv));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(w + 2 * rb + o), xv));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(w + 3 * rb + o), xv));
+  }
+  let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+  for (let i = n4; i < cols; i++) {
+    const o = <usize>i << 2;
+    const xv = load<f32>(x + o);
+    s0 += load<f32>(w + o) * xv; s1 += load<f32>(w + rb + o) * xv;
+    s2 += load<f32>(w + 2 * rb + o) * xv; s3 += load<f32>(w + 3 * rb + o) * xv;
+  }
+  store<f32>(y, s0);
+  if (nrows > 1) store<f32>(y + 4, s1);
+  if (nrows > 2) store<f32>(y + 8, s2);
+  if (nrows > 3) store<f32>(y + 12, s3);
+}
+
+// ------------------------------------------------------------------------------------ F16, BF16
+
+// @ts-ignore: decorator
+@inline function ld_f16x4(p: usize): v128 { return h2f_u32(v128.load16x4_u(p)); }
+// @ts-ignore: decorator
+@inline function ld_bf16x4(p: usize): v128 { return i32x4.shl(v128.load16x4_u(p), 16); }
+
+function dot4_f16(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32, bf: bool): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const n4 = cols & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 1;
+    const xv = v128.load(x + (<usize>i << 2));
+    if (bf) {
+      a0 = f32x4.add(a0, f32x4.mul(ld_bf16x4(w + o), xv));
+      a1 = f32x4.add(a1, f32x4.mul(ld_bf16x4(w + rb + o), xv));
+      a2 = f32x4.add(a2, f32x4.mul(ld_bf16x4(w + 2 * rb + o), xv));
+      a3 = f32x4.add(a3, f32x4.mul(ld_bf16x4(w + 3 * rb + o), xv));
+    } else {
+      a0 = f32x4.add(a0, f32x4.mul(ld_f16x4(w + o), xv));
+      a1 = f32x4.add(a1, f32x4.mul(ld_f16x4(w + rb + o), xv));
+      a2 = f32x4.add(a2, f32x4.mul(ld_f16x4(w + 2 * rb + o), xv));
+      a3 = f32x4.add(a3, f32x4.mul(ld_f16x4(w + 3 * rb + o), xv));
+    }
+  }
+  let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+  for (let i = n4; i < cols; i++) {
+    const o = <usize>i << 1;
+    const xv = load<f32>(x + (<usize>i << 2));
+    if (bf) {
+      s0 += reinterpret<f32>(<u32>load<u16>(w + o) << 16) * xv;
+      s1 += reinterpret<f32>(<u32>load<u16>(w + rb + o) << 16) * xv;
+      s2 += reinterpret<f32>(<u32>load<u16>(w + 2 * rb + o) << 16) * xv;
+      s3 += reinterpret<f32>(<u32>load<u16>(w + 3 * rb + o) << 16) * xv;
+    } else {
+      s0 += h2f_lut(load<u16>(w + o)) * xv; s1 += h2f_lut(load<u16>(w + rb + o)) * xv;
+      s2 += h2f_lut(load<u16>(w + 2 * rb + o)) * xv; s3 += h2f_lut(load<u16>(w + 3 * rb + o)) * xv;
+    }
+  }
+  store<f32>(y, s0);
+  if (nrows > 1) store<f32>(y + 4, s1);
+  if (nrows > 2) store<f32>(y + 8, s2);
+  if (nrows > 3) store<f32>(y + 12, s3);
+}
+
+// ------------------------------------------------------------------------------------------ Q8_0
+// Block: f16 d, i8 q[32] (34 bytes). Block dot with Q8 activations: d_w * d_x * sum(q_w * q_x).
+
+// @ts-ignore: decorator
+@inline function blk_q8_0(p: usize, xl0: v128, xh0: v128, xl1: v128, xh1: v128, dx: f32, a: v128): v128 {
+  const q0 = v128.load(p + 2), q1 = v128.load(p + 18);
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q0), xl0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q0), xh0));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q1), xl1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q1), xh1));
+  return f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(h2f_lut(load<u16>(p)) * dx)));
+}
+
+function dot4_q8_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 5);
+    const x0 = v128.load(xb), x1 = v128.load(xb + 16);
+    const xl0 = i16x8.extend_low_i8x16_s(x0), xh0 = i16x8.extend_high_i8x16_s(x0);
+    const xl1 = i16x8.extend_low_i8x16_s(x1), xh1 = i16x8.extend_high_i8x16_s(x1);
+    const dx = load<f32>(xd + (<usize>b << 2));
+    const p = w + <usize>b * 34;
+    a0 = blk_q8_0(p, xl0, xh0, xl1, xh1, dx, a0);
+    a1 = blk_q8_0(p + rb, xl0, xh0, xl1, xh1, dx, a1);
+    a2 = blk_q8_0(p + 2 * rb, xl0, xh0, xl1, xh1, dx, a2);
+    a3 = blk_q8_0(p + 3 * rb, xl0, xh0, xl1, xh1, dx, a3);
+  }
+  store<f32>(y, hsum(a0));
+  if (nrows > 1) store<f32>(y + 4, hsum(a1));
+  if (nrows > 2) store<f32>(y + 8, hsum(a2));
+  if (nrows > 3) store<f32>(y + 12, hsum(a3));
+}
+
+// ------------------------------------------------------------------------------------------ Q4_0
+// Block: f16 d, u8 qs[16] (18 bytes); weight j = low nibble of qs[j], weight j+16 = high nibble,
+// value d * (nibble - 8). We dot the unsigned nibbles with the activations and subtract 8 * sum(q_x),
+// which starts each block's integer accumulator (`corr`).
+
+// @ts-ignore: decorator
+@inline function blk_q4_0(p: usize, x0: v128, x1: v128, xl0: v128, xh0: v128, xl1: v128, xh1: v128, corr: v128, dx: f32, a: v128): v128 {
+  const q = v128.load(p + 2);
+  const lo = v128.and(q, i8x16.splat(0x0f));
+  const hi = i8x16.shr_u(q, 4);
+  let s: v128;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, lo, corr);
+    s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, hi, s);
+  } else {
+    s = i32x4.add(corr, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), xl0));
+    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), xh0));
+    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), xl1));
+    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), xh1));
+  }
+  return f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(h2f_lut(load<u16>(p)) * dx)));
+}
+
+function dot4_q4_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 5);
+    const x0 = v128.load(xb), x1 = v128.load(xb + 16);
+    let xl0 = x0, xh0 = x0, xl1 = x1, xh1 = x1;
+    if (!ASC_FEATURE_RELAXED_SIMD) {
+      xl0 = i16x8.extend_low_i8x16_s(x0); xh0 = i16x8.extend_high_i8x16_s(x0);
+      xl1 = i16x8.extend_low_i8x16_s(x1); xh1 = i16x8.extend_high_i8x16_s(x1);
+    }
+    const corr = i32x4.replace_lane(i32x4.splat(0), 0, -8 * load<i32>(xs + (<usize>b << 2)));
+    const dx = load<f32>(xd + (<usize>b << 2));
+    const p = w + <usize>b * 18;
+    a0 = blk_q4_0(p, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a0);
+    a1 = blk_q4_0(p + rb, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a1);
+    a2 = blk_q4_0(p + 2 * rb, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a2);
+    a3 = blk_q4_0(p + 3 * rb, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a3);
+  }
+  store<f32>(y, hsum(a0));
+  if (nrows > 1) store<f32>(y + 4, hsum(a1));
+  if (nrows > 2) store<f32>(y + 8, hsum(a2));
+  if (nrows > 3) store<f32>(y + 12, hsum(a3));
+}
+
+// ------------------------------------------------------------------------------------- drivers
+
+const KIND_F32: i32 = 0, KIND_F16: i32 = 1, KIND_BF16: i32 = 30, KIND_Q8_0: i32 = 8, KIND_Q4_0: i32 = 2;
+
+// @ts-ignore: decorator
+@inline function dot4(kind: i32, w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  if (kind == KIND_F32) dot4_f32(w, rb, x, cols, y, nrows);
+  else if (kind == KIND_F16) dot4_f16(w, rb, x, cols, y, nrows, false);
+  else if (kind == KIND_BF16) dot4_f16(w, rb, x, cols, y, nrows, true);
+  else if (kind == KIND_Q8_0) dot4_q8_0(w, rb, x, cols, y, nrows);
+  else if (kind == KIND_Q4_0) dot4_q4_0(w, rb, x, cols, y, nrows);
+  else unreachable();
+}
+
+/**
+ * y[t][r] = W[r,:] . x[t] for r in [r0, r1), t in [0, nTok). `kind` is the ggml type id of W,
+ * `xStride`/`yStride` are the byte / element strides between tokens of x / y.
+ * Rows go four at a time; a short last group (1-3 rows) is done one row at a time.
+ */
+export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i32, y: usize, yStride: i32,
+  cols: i32, nTok: i32, r0: i32, r1: i32): void {
+  const rb = <usize>rowBytes;
+  for (let t0 = 0; t0 < nTok; t0 += TT) {
+    const t1 = min(t0 + TT, nTok);
+    for (let r = r0; r < r1; r += 4) {
+      const nrows = min(4, r1 - r);
+      const wr = w + <usize>r * rb;
+      for (let t = t0; t < t1; t++) {
+        const xt = x + <usize>t * <usize>xStride;
+        const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
+        if (nrows == 4) dot4(kind, wr, rb, xt, cols, yt, 4);
+        else for (let k = 0; k < nrows; k++) dot4(kind, wr + <usize>k * rb, 0, xt, cols, yt + (<usize>k << 2), 1);
+      }
+    }
+  }
+}

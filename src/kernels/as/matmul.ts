@@ -11,7 +11,23 @@ import { h2f_u32 } from "./f16";
 const TT: i32 = 8; // token tile
 
 let f16lut: usize = 0;
-/** Each instance (thread) calls this once: a 65536-entry f16 -> f32 table in shared memory. */
+/**
+ * `i32x4.relaxed_dot_i8x16_i7x16_add_s` must follow the spec for the Q4_0 kernel. It does not in
+ * V8 11.3's baseline compiler (Liftoff, Node 20): there the accumulator is dropped and the dot
+ * product doubled; TurboFan is right. The host compiles with --no-liftoff and checks this probe
+ * before it picks the relaxed build. Returns 1 when the instruction behaves, else 0.
+ */
+export function relaxed_dot_factor(): i32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 1;
+  const a = i8x16(3, -5, 7, 0, 0, 0, 0, 0, -128, 0, 0, 0, 0, 0, 0, 0);
+  const b = i8x16(11, 13, 2, 0, 0, 0, 0, 0, 127, 127, 0, 0, 0, 0, 0, 0);
+  const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, i32x4(100, 1, -7, 0));
+  const ok = i32x4.extract_lane(r, 0) == 100 - 18 && i32x4.extract_lane(r, 1) == 1
+    && i32x4.extract_lane(r, 2) == -7 - 128 * 127 && i32x4.extract_lane(r, 3) == 0;
+  return ok ? 1 : 0;
+}
+
+/** Each instance (thread) calls this once: `p` is a 65536-entry f16 -> f32 table in shared memory. */
 export function set_f16_lut(p: usize): void { f16lut = p; }
 // @ts-ignore: decorator
 @inline function h2f_lut(h: u32): f32 { return load<f32>(f16lut + (<usize>h << 2)); }

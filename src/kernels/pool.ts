@@ -1,0 +1,103 @@
+/**
+ * The thread pool: the main thread plus N-1 workers share one WebAssembly memory. An op is
+ * dispatched by writing its arguments into a shared control block and bumping a generation
+ * counter; every thread (the main thread included) runs its share, and the main thread spins
+ * until all workers have counted themselves done. A round trip costs about a microsecond when the
+ * workers are spinning; idle workers fall asleep in Atomics.wait after `spinMs`.
+ */
+import { Worker } from "node:worker_threads";
+import {
+  CTL_ARGS, CTL_DONE, CTL_ERROR, CTL_GEN, CTL_INTS, CTL_OP, CTL_SCRATCH_STRIDE, CTL_SLEEPERS,
+  OP_EXIT, OP_INDEX, OPS, runShare,
+} from "./ops.js";
+import { compileKernels, instantiateKernels, type KernelExports, type KernelVariant } from "./wasm.js";
+
+export interface PoolOptions {
+  nThreads: number;
+  variant: KernelVariant;
+  memory: WebAssembly.Memory;
+  /** Pointer of the f16 table (see arena.ts). */
+  lutPtr: number;
+  /** How long an idle worker spins before it sleeps (ms). */
+  spinMs?: number;
+}
+
+export class Pool {
+  /** The main thread's own kernel instance, for work that is not worth splitting. */
+  readonly k: KernelExports;
+  readonly nThreads: number;
+  private readonly ctl: Int32Array;
+  private readonly ctlf: Float32Array;
+  private readonly workers: Worker[] = [];
+  private workerError: string | undefined;
+
+  private constructor(opts: PoolOptions, control: SharedArrayBuffer) {
+    this.nThreads = opts.nThreads;
+    this.k = instantiateKernels(compileKernels(opts.variant), opts.memory);
+    this.k.set_f16_lut(opts.lutPtr);
+    this.ctl = new Int32Array(control);
+    this.ctlf = new Float32Array(control);
+  }
+
+  static async create(opts: PoolOptions): Promise<Pool> {
+    const control = new SharedArrayBuffer(CTL_INTS * 4);
+    const pool = new Pool(opts, control);
+    const ready: Promise<void>[] = [];
+    for (let tid = 1; tid < opts.nThreads; tid++) {
+      // Under tsx (development) this module is .ts and so is its worker.
+      const ts = import.meta.url.endsWith(".ts");
+      const w = new Worker(new URL(ts ? "./worker.ts" : "./worker.js", import.meta.url), {
+        execArgv: ts ? ["--import", "tsx"] : undefined,
+        workerData: { variant: opts.variant, memory: opts.memory, control, lutPtr: opts.lutPtr, tid, nThreads: opts.nThreads, spinMs: opts.spinMs ?? 2 },
+      });
+      pool.workers.push(w);
+      ready.push(new Promise((resolve, reject) => {
+        w.once("error", reject);
+        w.on("message", (m) => {
+          if (m === "ready") resolve();
+          else if (m && typeof m === "object" && "error" in m) pool.workerError = String(m.error);
+        });
+      }));
+    }
+    await Promise.all(ready);
+    // Idle workers must not keep the process alive once the caller is done.
+    for (const w of pool.workers) w.unref();
+    return pool;
+  }
+
+  /** Run `fn` over its split range on every thread and wait for all of them. */
+  run(fn: keyof KernelExports, ...args: number[]): void {
+    const op = OP_INDEX.get(fn);
+    if (op === undefined) throw new Error(`kernel ${String(fn)} cannot be split across threads`);
+    const spec = OPS[op];
+    const ctl = this.ctl;
+    ctl[CTL_OP] = op;
+    for (let i = 0; i < spec.nargs; i++) ctl[CTL_ARGS + i] = args[i] | 0;
+    if (spec.floats) for (const i of spec.floats) this.ctlf[CTL_ARGS + i] = args[i];
+    const nw = this.workers.length;
+    if (nw > 0) {
+      Atomics.store(ctl, CTL_DONE, 0);
+      Atomics.add(ctl, CTL_GEN, 1);
+      if (Atomics.load(ctl, CTL_SLEEPERS) > 0) Atomics.notify(ctl, CTL_GEN);
+    }
+    runShare(this.k, ctl, this.ctlf, 0, this.nThreads);
+    if (nw > 0) {
+      while (Atomics.load(ctl, CTL_DONE) < nw) {
+        if (Atomics.load(ctl, CTL_ERROR) !== 0) throw new Error(`a compute thread failed: ${this.workerError ?? "(no message yet)"}`);
+      }
+    }
+  }
+
+  /** Per-thread scratch: thread i uses `ptr + i * stride` for ops that declare a scratch argument. */
+  setScratchStride(stride: number): void { this.ctl[CTL_SCRATCH_STRIDE] = stride; }
+
+  async close(): Promise<void> {
+    if (this.workers.length === 0) return;
+    for (const w of this.workers) w.ref();
+    this.ctl[CTL_OP] = OP_EXIT;
+    Atomics.add(this.ctl, CTL_GEN, 1);
+    Atomics.notify(this.ctl, CTL_GEN);
+    await Promise.all(this.workers.map((w) => new Promise((r) => { w.once("exit", r); })));
+    this.workers.length = 0;
+  }
+}

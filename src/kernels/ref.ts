@@ -1,0 +1,158 @@
+/**
+ * Plain-TypeScript reference twins of every WebAssembly kernel, with the same signatures and the
+ * same memory layout (pointers into the shared memory). They are the test oracle for the SIMD
+ * kernels, and a model can run on them end to end (`RefKernels` implements `KernelExports`).
+ * Sums are taken in float64; results are stored as f32.
+ */
+import { dequantizeRow } from "../format/dequant.js";
+import { floatToHalf, halfToFloat, roundToHalf } from "../format/f16.js";
+import { rowBytes } from "../format/ggml-types.js";
+import type { KernelExports } from "./wasm.js";
+
+const f32 = Math.fround;
+
+/** Round half to even, as f32x4.nearest / _mm256_round_ps(_MM_ROUND_NEAREST). */
+function nearestEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export class RefKernels implements KernelExports {
+  constructor(private readonly memory: WebAssembly.Memory) {}
+
+  private get u8() { return new Uint8Array(this.memory.buffer); }
+  private f32v(ptr: number, n: number) { return new Float32Array(this.memory.buffer, ptr, n); }
+
+  set_f16_lut(_p: number): void { /* the reference converts halves directly */ }
+  relaxed_dot_factor(): number { return 1; }
+  heap_base(): number { return 0; }
+  q8Stride(cols: number): number { return cols + (cols >> 5) * 8; }
+  f2h(x: number): number { return floatToHalf(x); }
+
+  /** Dequantised Q8 activations of one token: d * q per element. */
+  private q8Values(x: number, cols: number): Float64Array {
+    const qs = new Int8Array(this.memory.buffer, x, cols);
+    const ds = this.f32v(x + cols, cols >> 5);
+    const out = new Float64Array(cols);
+    for (let i = 0; i < cols; i++) out[i] = ds[i >> 5] * qs[i];
+    return out;
+  }
+
+  matmul(kind: number, w: number, rb: number, x: number, xStride: number, y: number, yStride: number,
+    cols: number, nTok: number, r0: number, r1: number): void {
+    const q8Act = kind !== 0 && kind !== 1 && kind !== 30;
+    const u8 = this.u8;
+    if (rowBytes(kind, cols) !== rb) throw new Error(`rowBytes ${rb} does not match type ${kind} x ${cols}`);
+    const xs: ArrayLike<number>[] = [];
+    for (let t = 0; t < nTok; t++) xs.push(q8Act ? this.q8Values(x + t * xStride, cols) : this.f32v(x + t * xStride, cols));
+    const out = this.f32v(y, nTok * yStride);
+    for (let r = r0; r < r1; r++) {
+      const wr = dequantizeRow(kind, u8.subarray(w + r * rb, w + (r + 1) * rb), cols);
+      for (let t = 0; t < nTok; t++) {
+        const xt = xs[t];
+        let s = 0;
+        for (let i = 0; i < cols; i++) s += wr[i] * xt[i];
+        out[t * yStride + r] = s;
+      }
+    }
+  }
+
+  quantize_q8_0(x: number, xStride: number, out: number, cols: number, t0: number, t1: number): void {
+    const nb = cols >> 5;
+    const os = this.q8Stride(cols);
+    for (let t = t0; t < t1; t++) {
+      const xt = this.f32v(x + t * xStride * 4, cols);
+      const qs = new Int8Array(this.memory.buffer, out + t * os, cols);
+      const ds = this.f32v(out + t * os + cols, nb);
+      const ss = new Int32Array(this.memory.buffer, out + t * os + cols + nb * 4, nb);
+      for (let b = 0; b < nb; b++) {
+        let amax = 0;
+        for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(xt[b * 32 + i]));
+        const d = f32(amax / 127);
+        const id = amax !== 0 ? f32(127 / amax) : 0;
+        let sum = 0;
+        for (let i = 0; i < 32; i++) {
+          const q = Math.max(-128, Math.min(127, nearestEven(f32(xt[b * 32 + i] * id))));
+          qs[b * 32 + i] = q;
+          sum += q;
+        }
+        ss[b] = sum;
+        ds[b] = roundToHalf(d);
+      }
+    }
+  }
+
+  rmsnorm(x: number, w: number, y: number, n: number, eps: number, t0: number, t1: number): void {
+    const wv = this.f32v(w, n);
+    for (let t = t0; t < t1; t++) {
+      const xt = this.f32v(x + t * n * 4, n), yt = this.f32v(y + t * n * 4, n);
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += xt[i] * xt[i];
+      const scale = 1 / Math.sqrt(ss / n + eps);
+      for (let i = 0; i < n; i++) yt[i] = xt[i] * scale * wv[i];
+    }
+  }
+
+  rope(x: number, xStride: number, nHeads: number, headDim: number, cs: number, t0: number, t1: number): void {
+    for (let t = t0; t < t1; t++) {
+      const c = this.f32v(cs + t * headDim * 4, headDim);
+      for (let h = 0; h < nHeads; h++) {
+        const v = this.f32v(x + (t * xStride + h * headDim) * 4, headDim);
+        for (let i = 0; i < headDim; i += 2) {
+          const a = v[i], b = v[i + 1];
+          v[i] = a * c[i] - b * c[i + 1];
+          v[i + 1] = a * c[i + 1] + b * c[i];
+        }
+      }
+    }
+  }
+
+  silu_mul(g: number, u: number, out: number, i0: number, i1: number): void {
+    const gv = this.f32v(g, i1), uv = this.f32v(u, i1), ov = this.f32v(out, i1);
+    for (let i = i0; i < i1; i++) ov[i] = (gv[i] / (1 + Math.exp(-gv[i]))) * uv[i];
+  }
+
+  add(y: number, x: number, n: number): void {
+    const yv = this.f32v(y, n), xv = this.f32v(x, n);
+    for (let i = 0; i < n; i++) yv[i] += xv[i];
+  }
+
+  store_kv(src: number, dst: number, n: number, f16: number): void {
+    const s = this.f32v(src, n);
+    if (f16) {
+      const d = new Uint16Array(this.memory.buffer, dst, n);
+      for (let i = 0; i < n; i++) d[i] = floatToHalf(s[i]);
+    } else this.f32v(dst, n).set(s);
+  }
+
+  attention(q: number, qStride: number, kc: number, vc: number, out: number, scores: number,
+    headDim: number, nHeads: number, nKV: number, posBase: number, f16: number, j0: number, j1: number): void {
+    const kvDim = nKV * headDim;
+    const group = nHeads / nKV;
+    const h16 = new Uint16Array(this.memory.buffer), w32 = new Float32Array(this.memory.buffer);
+    const kvAt = (base: number, pos: number, kvh: number, d: number): number => {
+      const idx = pos * kvDim + kvh * headDim + d;
+      return f16 ? halfToFloat(h16[base / 2 + idx]) : w32[base / 4 + idx];
+    };
+    for (let j = j0; j < j1; j++) {
+      const t = Math.floor(j / nHeads), h = j % nHeads, kvh = Math.floor(h / group);
+      const qh = this.f32v(q + (t * qStride + h * headDim) * 4, headDim);
+      const oh = this.f32v(out + (t * qStride + h * headDim) * 4, headDim);
+      const npos = posBase + t + 1;
+      const s = new Float64Array(npos);
+      let mx = -Infinity;
+      for (let i = 0; i < npos; i++) {
+        let acc = 0;
+        for (let d = 0; d < headDim; d++) acc += qh[d] * kvAt(kc, i, kvh, d);
+        s[i] = acc / Math.sqrt(headDim);
+        mx = Math.max(mx, s[i]);
+      }
+      let sum = 0;
+      for (let i = 0; i < npos; i++) { s[i] = Math.exp(s[i] - mx); sum += s[i]; }
+      const o = new Float64Array(headDim);
+      for (let i = 0; i < npos; i++) for (let d = 0; d < headDim; d++) o[d] += (s[i] / sum) * kvAt(vc, i, kvh, d);
+      oh.set(o);
+    }
+    void scores;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Loading the WebAssembly kernels (built from src/kernels/as by scripts/build-kernels.mjs).
+ *
+ * Two builds ship: baseline SIMD128 and relaxed SIMD. Node 20 compiles relaxed SIMD only behind
+ * `--experimental-wasm-relaxed-simd`, which we set through `v8.setFlagsFromString` before the first
+ * compile (NODE_OPTIONS refuses it). Feature detection is `WebAssembly.validate` on the relaxed build.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
+
+export type KernelVariant = "simd" | "relaxed";
+
+/** The kernel module's exports. Pointers are byte offsets into the shared memory. */
+export interface KernelExports {
+  set_f16_lut(p: number): void;
+  relaxed_dot_factor(): number;
+  matmul(kind: number, w: number, rowBytes: number, x: number, xStride: number, y: number, yStride: number,
+    cols: number, nTok: number, r0: number, r1: number): void;
+  q8Stride(cols: number): number;
+  quantize_q8_0(x: number, xStride: number, out: number, cols: number, t0: number, t1: number): void;
+  rmsnorm(x: number, w: number, y: number, n: number, eps: number, t0: number, t1: number): void;
+  rope(x: number, xStride: number, nHeads: number, headDim: number, cs: number, t0: number, t1: number): void;
+  silu_mul(g: number, u: number, out: number, i0: number, i1: number): void;
+  add(y: number, x: number, n: number): void;
+  store_kv(src: number, dst: number, n: number, f16: number): void;
+  attention(q: number, qStride: number, kc: number, vc: number, out: number, scores: number,
+    headDim: number, nHeads: number, nKV: number, posBase: number, f16: number, j0: number, j1: number): void;
+  f2h(x: number): number;
+  heap_base(): number;
+}
+
+let flagSet = false;
+/**
+ * Enable relaxed SIMD, and compile every wasm function with TurboFan: V8 11.3's baseline compiler
+ * (Liftoff) gets `i32x4.relaxed_dot_i8x16_i7x16_add_s` wrong (it drops the accumulator and doubles
+ * the product), and TurboFan code is what we want for kernels anyway. V8 flags are process-wide.
+ */
+function allowRelaxedSimd(): void {
+  if (!flagSet) {
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    v8.setFlagsFromString("--no-liftoff");
+    flagSet = true;
+  }
+}
+
+/** The folder holding package.json (from dist/src/kernels or, under tsx, src/kernels). */
+function packageRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, "package.json")) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+const cache = new Map<KernelVariant, Uint8Array>();
+export function kernelBytes(variant: KernelVariant): Uint8Array {
+  let b = cache.get(variant);
+  if (!b) {
+    const path = join(packageRoot(), "dist", "kernels", `kernels-${variant}.wasm`);
+    try {
+      b = new Uint8Array(readFileSync(path));
+    } catch {
+      throw new Error(`kernel binary ${path} is missing: run \`npm run build\``);
+    }
+    cache.set(variant, b);
+  }
+  return b;
+}
+
+let detected: KernelVariant | undefined;
+/**
+ * The best variant this runtime can run: relaxed SIMD when it validates and its relaxed dot product
+ * is one we can correct for (see relaxed_dot_factor in as/matmul.ts), else baseline SIMD128.
+ */
+export function detectVariant(): KernelVariant {
+  if (detected) return detected;
+  allowRelaxedSimd();
+  detected = "simd";
+  if (WebAssembly.validate(kernelBytes("relaxed"))) {
+    const k = instantiateKernels(compileKernels("relaxed"), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }));
+    if (k.relaxed_dot_factor() === 1) detected = "relaxed";
+  }
+  return detected;
+}
+
+export function compileKernels(variant: KernelVariant = detectVariant()): WebAssembly.Module {
+  if (variant === "relaxed") allowRelaxedSimd();
+  return new WebAssembly.Module(kernelBytes(variant));
+}
+
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const inst = new WebAssembly.Instance(module, { env: { memory } });
+  return inst.exports as unknown as KernelExports;
+}
+
+export const PAGE = 65536;
+/** A wasm32 memory stops at 4 GiB. */
+export const MAX_PAGES = 65536;

@@ -1,0 +1,207 @@
+// Every WebAssembly kernel against its plain-TypeScript twin (src/kernels/ref.ts), on random data
+// and odd shapes, for both builds (baseline SIMD and relaxed SIMD) and for 1 vs 2 threads.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { GGMLType, rowBytes } from "../../src/format/ggml-types.js";
+import { floatToBf16, floatToHalf } from "../../src/format/f16.js";
+import { quantizeRow } from "../../src/format/quantize.js";
+import { Rng } from "../../src/util/rng.js";
+import { ArenaPlan, writeF16Table } from "../../src/kernels/arena.js";
+import { Pool } from "../../src/kernels/pool.js";
+import { RefKernels } from "../../src/kernels/ref.js";
+import { detectVariant, instantiateKernels, compileKernels, type KernelExports, type KernelVariant } from "../../src/kernels/wasm.js";
+
+const MB = 1 << 20;
+
+function setup(variant: KernelVariant) {
+  const module = compileKernels(variant);
+  const probe = instantiateKernels(module, new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }));
+  const plan = new ArenaPlan(probe.heap_base());
+  const lut = plan.alloc("f16 table", 65536 * 4);
+  const heap = plan.alloc("test heap", 48 * MB);
+  const memory = plan.createMemory();
+  writeF16Table(memory, lut);
+  const k = instantiateKernels(module, memory);
+  k.set_f16_lut(lut);
+  let top = heap;
+  const alloc = (bytes: number) => { const p = Math.ceil(top / 64) * 64; top = p + bytes; return p; };
+  return { memory, k, ref: new RefKernels(memory), alloc, lut, reset: () => { top = heap; } };
+}
+
+function fillF32(mem: WebAssembly.Memory, ptr: number, n: number, rng: Rng, scale = 1): Float32Array {
+  const v = new Float32Array(mem.buffer, ptr, n);
+  for (let i = 0; i < n; i++) v[i] = rng.normal() * scale;
+  return v;
+}
+
+/** Random weights of `type`, `rows` x `cols`, written at ptr. */
+function fillWeights(mem: WebAssembly.Memory, ptr: number, type: number, rows: number, cols: number, rng: Rng): void {
+  const rb = rowBytes(type, cols);
+  const u8 = new Uint8Array(mem.buffer, ptr, rows * rb);
+  const row = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < cols; i++) row[i] = rng.normal() * 0.5;
+    let bytes: Uint8Array;
+    if (type === GGMLType.F32) bytes = new Uint8Array(row.slice().buffer);
+    else if (type === GGMLType.F16) bytes = new Uint8Array(Uint16Array.from(row, floatToHalf).buffer);
+    else if (type === GGMLType.BF16) bytes = new Uint8Array(Uint16Array.from(row, floatToBf16).buffer);
+    else bytes = quantizeRow(type, row);
+    u8.set(bytes, r * rb);
+  }
+}
+
+function maxRelErr(a: Float32Array, b: Float32Array, scale: number): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / scale);
+  return m;
+}
+
+const variants: KernelVariant[] = detectVariant() === "relaxed" ? ["simd", "relaxed"] : ["simd"];
+
+test("relaxed SIMD is detected on this Node", () => {
+  // Node 20's V8 supports relaxed SIMD behind a flag, which wasm.ts sets at run time.
+  assert.equal(detectVariant(), "relaxed");
+});
+
+for (const variant of variants) {
+  const types = [GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0, GGMLType.Q4_0];
+  for (const type of types) {
+    test(`matmul ${GGMLType[type]} (${variant}) matches the reference on odd shapes`, () => {
+      const s = setup(variant);
+      const rng = new Rng([7, type]);
+      const q8 = type === GGMLType.Q8_0 || type === GGMLType.Q4_0;
+      const shapes: [number, number, number][] = q8 || type !== GGMLType.F32
+        ? [[1, 32, 1], [3, 64, 2], [5, 96, 9], [17, 256, 17], [67, 4096, 3], [8, 1024, 8]]
+        : [[1, 1, 1], [3, 7, 2], [5, 33, 9], [17, 130, 17], [67, 4096, 3], [8, 1023, 8]];
+      for (const [rows, cols, nTok] of shapes) {
+        if (type !== GGMLType.F32 && !q8 && cols % 4 !== 0) continue;
+        s.reset();
+        const rb = rowBytes(type, cols);
+        const w = s.alloc(rows * rb);
+        fillWeights(s.memory, w, type, rows, cols, rng);
+        const xf = s.alloc(nTok * cols * 4);
+        fillF32(s.memory, xf, nTok * cols, rng);
+        let x = xf, xStride = cols * 4;
+        if (q8) {
+          xStride = s.k.q8Stride(cols);
+          x = s.alloc(nTok * xStride);
+          s.k.quantize_q8_0(xf, cols, x, cols, 0, nTok);
+        }
+        const y1 = s.alloc(nTok * rows * 4), y2 = s.alloc(nTok * rows * 4);
+        s.k.matmul(type, w, rb, x, xStride, y1, rows, cols, nTok, 0, rows);
+        s.ref.matmul(type, w, rb, x, xStride, y2, rows, cols, nTok, 0, rows);
+        const a = new Float32Array(s.memory.buffer, y1, nTok * rows), b = new Float32Array(s.memory.buffer, y2, nTok * rows);
+        // f32 accumulation against float64: relative to the size of the terms (sqrt(cols) * |w||x|).
+        const err = maxRelErr(a, b, Math.sqrt(cols) * 0.5);
+        assert.ok(err < 1e-5, `${GGMLType[type]} ${rows}x${cols} x${nTok}: max error ${err}`);
+      }
+    });
+  }
+
+  test(`quantize_q8_0 (${variant}) is bit-identical to the reference`, () => {
+    const s = setup(variant);
+    const rng = new Rng(3);
+    const cols = 4096, nTok = 5;
+    const xf = s.alloc(nTok * cols * 4);
+    const v = fillF32(s.memory, xf, nTok * cols, rng);
+    v.fill(0, 0, 32); // an all-zero block
+    for (let i = 32; i < 64; i++) v[i] = (i - 48) * 0.5; // exact .5 ties after scaling
+    const st = s.k.q8Stride(cols);
+    const a = s.alloc(nTok * st), b = s.alloc(nTok * st);
+    s.k.quantize_q8_0(xf, cols, a, cols, 0, nTok);
+    s.ref.quantize_q8_0(xf, cols, b, cols, 0, nTok);
+    assert.deepEqual(new Uint8Array(s.memory.buffer, a, nTok * st), new Uint8Array(s.memory.buffer, b, nTok * st));
+  });
+
+  test(`rmsnorm, rope, silu_mul, add, store_kv (${variant}) match the reference`, () => {
+    const s = setup(variant);
+    const rng = new Rng(11);
+    const n = 130, nTok = 3;
+    const x = s.alloc(n * nTok * 4), w = s.alloc(n * 4), y1 = s.alloc(n * nTok * 4), y2 = s.alloc(n * nTok * 4);
+    fillF32(s.memory, x, n * nTok, rng); fillF32(s.memory, w, n, rng);
+    s.k.rmsnorm(x, w, y1, n, 1e-5, 0, nTok); s.ref.rmsnorm(x, w, y2, n, 1e-5, 0, nTok);
+    const f = (p: number, m: number) => new Float32Array(s.memory.buffer, p, m);
+    assert.ok(maxRelErr(f(y1, n * nTok), f(y2, n * nTok), 1) < 1e-5);
+
+    const headDim = 8, nHeads = 3, stride = 30; // 24 rotated values of 30 per token
+    const cs = s.alloc(nTok * headDim * 4);
+    const c = f(cs, nTok * headDim);
+    for (let t = 0; t < nTok; t++) for (let i = 0; i < headDim; i += 2) {
+      const ang = (t + 5) * Math.pow(1e6, -i / headDim);
+      c[t * headDim + i] = Math.cos(ang); c[t * headDim + i + 1] = Math.sin(ang);
+    }
+    const r1 = s.alloc(stride * nTok * 4), r2 = s.alloc(stride * nTok * 4);
+    fillF32(s.memory, r1, stride * nTok, rng);
+    f(r2, stride * nTok).set(f(r1, stride * nTok));
+    s.k.rope(r1, stride, nHeads, headDim, cs, 0, nTok); s.ref.rope(r2, stride, nHeads, headDim, cs, 0, nTok);
+    assert.ok(maxRelErr(f(r1, stride * nTok), f(r2, stride * nTok), 1) < 1e-6);
+    // the 6 values past the heads are untouched
+    assert.deepEqual(f(r1 + 24 * 4, 6), f(r2 + 24 * 4, 6));
+
+    const g = s.alloc(n * 4), u = s.alloc(n * 4), o1 = s.alloc(n * 4), o2 = s.alloc(n * 4);
+    fillF32(s.memory, g, n, rng, 4); fillF32(s.memory, u, n, rng);
+    s.k.silu_mul(g, u, o1, 0, n); s.ref.silu_mul(g, u, o2, 0, n);
+    assert.ok(maxRelErr(f(o1, n), f(o2, n), 1) < 1e-6);
+
+    f(o2, n).set(f(o1, n));
+    s.k.add(o1, g, n); s.ref.add(o2, g, n);
+    assert.deepEqual(f(o1, n), f(o2, n));
+
+    const h1 = s.alloc(n * 2), h2 = s.alloc(n * 2);
+    const xs = f(g, n);
+    xs[0] = 65519; xs[1] = 65520; xs[2] = 2 ** -25; xs[3] = 3 * 2 ** -26; xs[4] = -0; xs[5] = 1e-8; // rounding edges
+    s.k.store_kv(g, h1, n, 1); s.ref.store_kv(g, h2, n, 1);
+    assert.deepEqual(new Uint16Array(s.memory.buffer, h1, n), new Uint16Array(s.memory.buffer, h2, n));
+  });
+
+  for (const f16 of [0, 1]) {
+    test(`attention with GQA (${variant}, ${f16 ? "f16" : "f32"} cache) matches the reference`, () => {
+      const s = setup(variant);
+      const rng = new Rng(13);
+      const headDim = 16, nHeads = 4, nKV = 2, posBase = 37, nTok = 5;
+      const kvDim = nKV * headDim, npos = posBase + nTok;
+      const q = s.alloc(nTok * nHeads * headDim * 4);
+      fillF32(s.memory, q, nTok * nHeads * headDim, rng);
+      const eb = f16 ? 2 : 4;
+      const kc = s.alloc(npos * kvDim * eb), vc = s.alloc(npos * kvDim * eb);
+      const tmp = s.alloc(kvDim * 4);
+      for (let p = 0; p < npos; p++) {
+        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, kc + p * kvDim * eb, kvDim, f16);
+        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, vc + p * kvDim * eb, kvDim, f16);
+      }
+      const o1 = s.alloc(nTok * nHeads * headDim * 4), o2 = s.alloc(nTok * nHeads * headDim * 4);
+      const sc = s.alloc(npos * 4);
+      const qs = nHeads * headDim;
+      s.k.attention(q, qs, kc, vc, o1, sc, headDim, nHeads, nKV, posBase, f16, 0, nTok * nHeads);
+      s.ref.attention(q, qs, kc, vc, o2, sc, headDim, nHeads, nKV, posBase, f16, 0, nTok * nHeads);
+      const a = new Float32Array(s.memory.buffer, o1, nTok * qs), b = new Float32Array(s.memory.buffer, o2, nTok * qs);
+      assert.ok(maxRelErr(a, b, 1) < 2e-6, `max error ${maxRelErr(a, b, 1)}`);
+    });
+  }
+}
+
+test("the 2-thread pool gives bit-identical results to one thread", async () => {
+  const variant = detectVariant();
+  const s = setup(variant);
+  const rng = new Rng(5);
+  const rows = 203, cols = 512, nTok = 3, type = GGMLType.Q4_0;
+  const rb = rowBytes(type, cols);
+  const w = s.alloc(rows * rb);
+  fillWeights(s.memory, w, type, rows, cols, rng);
+  const xf = s.alloc(nTok * cols * 4);
+  fillF32(s.memory, xf, nTok * cols, rng);
+  const st = s.k.q8Stride(cols);
+  const x = s.alloc(nTok * st);
+  const y1 = s.alloc(nTok * rows * 4), y2 = s.alloc(nTok * rows * 4);
+  const pool = await Pool.create({ nThreads: 2, variant, memory: s.memory, lutPtr: s.lut });
+  try {
+    pool.run("quantize_q8_0", xf, cols, x, cols, 0, nTok);
+    for (let rep = 0; rep < 50; rep++) pool.run("matmul", type, w, rb, x, st, y1, rows, cols, nTok, 0, rows);
+    s.k.matmul(type, w, rb, x, st, y2, rows, cols, nTok, 0, rows);
+    assert.deepEqual(new Float32Array(s.memory.buffer, y1, nTok * rows), new Float32Array(s.memory.buffer, y2, nTok * rows));
+  } finally {
+    await pool.close();
+  }
+});
+
+export type { KernelExports };

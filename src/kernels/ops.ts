@@ -35,6 +35,7 @@ export const CTL_OP = 2;
 export const CTL_ERROR = 3;
 export const CTL_SLEEPERS = 4; // workers blocked in Atomics.wait
 export const CTL_SCRATCH_STRIDE = 5;
+export const CTL_SHARD = 6; // which memory (and so which kernel instance) the op runs on
 export const CTL_ARGS = 8;
 export const CTL_INTS = 32;
 
@@ -48,9 +49,10 @@ export function share(s: number, e: number, align: number, n: number, tid: numbe
 
 const argBuf: number[] = new Array(16).fill(0);
 
-/** Run thread `tid`'s share of the op whose arguments sit in the control block. */
-export function runShare(k: KernelExports, ctl: Int32Array, ctlf: Float32Array, tid: number, n: number): void {
+/** Run thread `tid`'s share of the op whose arguments sit in the control block (on memory ks[shard]). */
+export function runShare(ks: KernelExports[], ctl: Int32Array, ctlf: Float32Array, tid: number, n: number): void {
   const spec = OPS[ctl[CTL_OP]];
+  const k = ks[ctl[CTL_SHARD]];
   const args = argBuf;
   args.length = spec.nargs;
   for (let i = 0; i < spec.nargs; i++) args[i] = ctl[CTL_ARGS + i];

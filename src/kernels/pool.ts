@@ -7,7 +7,7 @@
  */
 import { Worker } from "node:worker_threads";
 import {
-  CTL_ARGS, CTL_DONE, CTL_ERROR, CTL_GEN, CTL_INTS, CTL_OP, CTL_SCRATCH_STRIDE, CTL_SLEEPERS,
+  CTL_ARGS, CTL_DONE, CTL_ERROR, CTL_GEN, CTL_INTS, CTL_OP, CTL_SCRATCH_STRIDE, CTL_SHARD, CTL_SLEEPERS,
   OP_EXIT, OP_INDEX, OPS, runShare,
 } from "./ops.js";
 import { compileKernels, instantiateKernels, type KernelExports, type KernelVariant } from "./wasm.js";
@@ -15,16 +15,17 @@ import { compileKernels, instantiateKernels, type KernelExports, type KernelVari
 export interface PoolOptions {
   nThreads: number;
   variant: KernelVariant;
-  memory: WebAssembly.Memory;
-  /** Pointer of the f16 table (see arena.ts). */
-  lutPtr: number;
+  /** One or more shared memories (a model larger than 4 GiB is split by layers across several). */
+  memories: WebAssembly.Memory[];
+  /** Pointer of the f16 table in each memory (see arena.ts). */
+  lutPtrs: number[];
   /** How long an idle worker spins before it sleeps (ms). */
   spinMs?: number;
 }
 
 export class Pool {
-  /** The main thread's own kernel instance, for work that is not worth splitting. */
-  readonly k: KernelExports;
+  /** The main thread's own kernel instance per memory, for work that is not worth splitting. */
+  readonly ks: KernelExports[];
   readonly nThreads: number;
   private readonly ctl: Int32Array;
   private readonly ctlf: Float32Array;
@@ -33,8 +34,12 @@ export class Pool {
 
   private constructor(opts: PoolOptions, control: SharedArrayBuffer) {
     this.nThreads = opts.nThreads;
-    this.k = instantiateKernels(compileKernels(opts.variant), opts.memory);
-    this.k.set_f16_lut(opts.lutPtr);
+    const module = compileKernels(opts.variant);
+    this.ks = opts.memories.map((m, i) => {
+      const k = instantiateKernels(module, m);
+      k.set_f16_lut(opts.lutPtrs[i]);
+      return k;
+    });
     this.ctl = new Int32Array(control);
     this.ctlf = new Float32Array(control);
   }
@@ -48,7 +53,7 @@ export class Pool {
       const ts = import.meta.url.endsWith(".ts");
       const w = new Worker(new URL(ts ? "./worker.ts" : "./worker.js", import.meta.url), {
         execArgv: ts ? ["--import", "tsx"] : undefined,
-        workerData: { variant: opts.variant, memory: opts.memory, control, lutPtr: opts.lutPtr, tid, nThreads: opts.nThreads, spinMs: opts.spinMs ?? 2 },
+        workerData: { variant: opts.variant, memories: opts.memories, control, lutPtrs: opts.lutPtrs, tid, nThreads: opts.nThreads, spinMs: opts.spinMs ?? 2 },
       });
       pool.workers.push(w);
       ready.push(new Promise((resolve, reject) => {
@@ -65,13 +70,14 @@ export class Pool {
     return pool;
   }
 
-  /** Run `fn` over its split range on every thread and wait for all of them. */
-  run(fn: keyof KernelExports, ...args: number[]): void {
+  /** Run `fn` on memory `shard` over its split range, on every thread, and wait for all of them. */
+  run(shard: number, fn: keyof KernelExports, ...args: number[]): void {
     const op = OP_INDEX.get(fn);
     if (op === undefined) throw new Error(`kernel ${String(fn)} cannot be split across threads`);
     const spec = OPS[op];
     const ctl = this.ctl;
     ctl[CTL_OP] = op;
+    ctl[CTL_SHARD] = shard;
     for (let i = 0; i < spec.nargs; i++) ctl[CTL_ARGS + i] = args[i] | 0;
     if (spec.floats) for (const i of spec.floats) this.ctlf[CTL_ARGS + i] = args[i];
     const nw = this.workers.length;
@@ -80,7 +86,7 @@ export class Pool {
       Atomics.add(ctl, CTL_GEN, 1);
       if (Atomics.load(ctl, CTL_SLEEPERS) > 0) Atomics.notify(ctl, CTL_GEN);
     }
-    runShare(this.k, ctl, this.ctlf, 0, this.nThreads);
+    runShare(this.ks, ctl, this.ctlf, 0, this.nThreads);
     if (nw > 0) {
       while (Atomics.load(ctl, CTL_DONE) < nw) {
         if (Atomics.load(ctl, CTL_ERROR) !== 0) throw new Error(`a compute thread failed: ${this.workerError ?? "(no message yet)"}`);

@@ -8,17 +8,21 @@ import { compileKernels, instantiateKernels, type KernelVariant } from "./wasm.j
 
 interface WorkerInit {
   variant: KernelVariant;
-  memory: WebAssembly.Memory;
+  memories: WebAssembly.Memory[];
   control: SharedArrayBuffer;
-  lutPtr: number;
+  lutPtrs: number[];
   tid: number;
   nThreads: number;
   spinMs: number;
 }
 
 const init = workerData as WorkerInit;
-const k = instantiateKernels(compileKernels(init.variant), init.memory);
-k.set_f16_lut(init.lutPtr);
+const module = compileKernels(init.variant);
+const ks = init.memories.map((m, i) => {
+  const k = instantiateKernels(module, m);
+  k.set_f16_lut(init.lutPtrs[i]);
+  return k;
+});
 const ctl = new Int32Array(init.control);
 const ctlf = new Float32Array(init.control);
 let gen = Atomics.load(ctl, CTL_GEN);
@@ -43,7 +47,7 @@ for (;;) {
   gen = Atomics.load(ctl, CTL_GEN);
   if (ctl[CTL_OP] === OP_EXIT) break;
   try {
-    runShare(k, ctl, ctlf, init.tid, init.nThreads);
+    runShare(ks, ctl, ctlf, init.tid, init.nThreads);
   } catch (e) {
     Atomics.store(ctl, CTL_ERROR, 1);
     parentPort!.postMessage({ error: String((e as Error)?.stack ?? e) });

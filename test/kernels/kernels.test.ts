@@ -193,10 +193,10 @@ test("the 2-thread pool gives bit-identical results to one thread", async () => 
   const st = s.k.q8Stride(cols);
   const x = s.alloc(nTok * st);
   const y1 = s.alloc(nTok * rows * 4), y2 = s.alloc(nTok * rows * 4);
-  const pool = await Pool.create({ nThreads: 2, variant, memory: s.memory, lutPtr: s.lut });
+  const pool = await Pool.create({ nThreads: 2, variant, memories: [s.memory], lutPtrs: [s.lut] });
   try {
-    pool.run("quantize_q8_0", xf, cols, x, cols, 0, nTok);
-    for (let rep = 0; rep < 50; rep++) pool.run("matmul", type, w, rb, x, st, y1, rows, cols, nTok, 0, rows);
+    pool.run(0, "quantize_q8_0", xf, cols, x, cols, 0, nTok);
+    for (let rep = 0; rep < 50; rep++) pool.run(0, "matmul", type, w, rb, x, st, y1, rows, cols, nTok, 0, rows);
     s.k.matmul(type, w, rb, x, st, y2, rows, cols, nTok, 0, rows);
     assert.deepEqual(new Float32Array(s.memory.buffer, y1, nTok * rows), new Float32Array(s.memory.buffer, y2, nTok * rows));
   } finally {

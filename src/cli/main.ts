@@ -15,6 +15,7 @@ import { Command, CommanderError } from "commander";
 import { UserError } from "../util/errors.js";
 import { register as registerInspect } from "./commands/inspect.js";
 import { register as registerMakeModel } from "./commands/make-model.js";
+import { register as registerComplete } from "./commands/complete.js";
 // TODO: register the tokenize command once src/cli/commands/tokenize.ts lands (the tokenizer helper is writing it):
 // import { register as registerTokenize } from "./commands/tokenize.js";
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run codellama --help for usage)");
   registerInspect(program);
   registerMakeModel(program);
+  registerComplete(program);
   // registerTokenize(program);
   return program;
 }

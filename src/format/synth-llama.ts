@@ -9,6 +9,10 @@
  * - Tensors are produced lazily, one at a time while the file is written, so generating a
  *   7B-shaped file needs memory for one tensor, not for the model.
  * - GGUF dims are innermost first: a matrix with `rows` rows of `cols` values is [cols, rows].
+ * - `fill: "fast"` skips the normal draws and the quantiser: the tensor bytes are drawn directly
+ *   (uniform quants, a constant per-type scale giving roughly `std`; see `fastTensor`). The
+ *   weights are then NOT the same across types; it is for speed tests (a 7B Q4_0 file in seconds).
+ * - `type: "q4_k_m"` is llama.cpp's Q4_K_M mix (see `q4KMType`), general.file_type 15.
  * - The tokenizer comes from a GGUF file (its `tokenizer.*` keys are copied, e.g. the llama SPM
  *   vocab; `fim` appends Code Llama's 16 pieces) or is the built-in byte-fallback vocabulary
  *   (`vocab: "bytes"`), so a model can be made without any external file.
@@ -17,6 +21,7 @@ import { existsSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { Rng } from "../util/rng.js";
 import { UserError } from "../util/errors.js";
+import { floatToBf16, floatToHalf } from "./f16.js";
 import { GGMLType, TYPE_INFO, rowBytes } from "./ggml-types.js";
 import { GGUFFile } from "./gguf-reader.js";
 import { GGUFValueType, type GGUFMetaValue } from "./gguf-types.js";
@@ -30,11 +35,19 @@ export const SYNTH_TYPES = {
 } as const;
 export type SynthType = keyof typeof SYNTH_TYPES;
 
+/** Mixed-type recipes a synthetic model can be written in (`type` only), as llama-quantize's. */
+export const SYNTH_MIXES = ["q4_k_m"] as const;
+export type SynthMix = (typeof SYNTH_MIXES)[number];
+
+/** How the weights are drawn: normal floats then quantised (default), or quantised bytes drawn directly. */
+export const SYNTH_FILLS = ["normal", "fast"] as const;
+export type SynthFill = (typeof SYNTH_FILLS)[number];
+
 /**
  * `general.file_type` (llama_ftype) for a file whose 2-D weights are all of one type. The
  * K-types use the "_S" variants (14, 16), which are the uniform ones; "_M" mixes in Q6_K.
  */
-const FILE_TYPE: Record<SynthType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, q4_k: 14, q5_k: 16, q6_k: 18, bf16: 32 };
+const FILE_TYPE: Record<SynthType | SynthMix, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, q4_k: 14, q5_k: 16, q6_k: 18, bf16: 32, q4_k_m: 15 };
 
 export interface ModelShape {
   /** Embedding width (n_embd). */
@@ -66,16 +79,18 @@ export interface SynthLlamaOptions extends Partial<ModelShape> {
   ropeTheta?: number;
   /** llama.attention.layer_norm_rms_epsilon (default 1e-5). */
   rmsEps?: number;
-  /** Type of the 2-D weights (default f32). */
-  type?: SynthType;
-  /** Type of token_embd.weight (default `type`). */
+  /** Type of the 2-D weights (default f32), or a mix such as "q4_k_m" (see `q4KMType`). */
+  type?: SynthType | SynthMix;
+  /** Type of token_embd.weight (default `type`; q4_k for q4_k_m). */
   embdType?: SynthType;
-  /** Type of output.weight (default `type`). */
+  /** Type of output.weight (default `type`; q6_k for q4_k_m). */
   outputType?: SynthType;
   /** Omit output.weight (llama.cpp then reuses token_embd). */
   tied?: boolean;
   /** u32 seed (default 1). */
   seed?: number;
+  /** "normal" (default): N(0, std^2) floats, quantised; "fast": quantised bytes drawn directly (speed tests). */
+  fill?: SynthFill;
   /** Standard deviation of the 2-D weights (default 0.02). */
   std?: number;
   /** Standard deviation of output.weight (default `std`). */
@@ -258,10 +273,27 @@ function checkInt(name: string, v: number | undefined, min = 1): number {
   return v;
 }
 
-function typeOf(what: string, t: string | undefined, fallback: SynthType): SynthType {
+function typeOf(what: string, t: string | undefined, fallback: SynthType, mixes: readonly string[] = []): SynthType {
   const name = (t ?? fallback) as SynthType;
-  if (!Object.hasOwn(SYNTH_TYPES, name)) throw new UserError(`${what}: unknown type "${t}" (supported: ${Object.keys(SYNTH_TYPES).join(", ")})`);
+  if (!Object.hasOwn(SYNTH_TYPES, name)) throw new UserError(`${what}: unknown type "${t}" (supported: ${[...Object.keys(SYNTH_TYPES), ...mixes].join(", ")})`);
   return name;
+}
+
+/**
+ * llama.cpp's Q4_K_M recipe for a Llama (`llama_tensor_get_type_impl` in src/llama-quant.cpp of
+ * llama.cpp v0.5.0, the copy bundled with node-llama-cpp 3.22.1), as it applies to Code Llama:
+ *   - attn_v and ffn_down of layer i are Q6_K when use_more_bits(i, n_layers): the first n/8
+ *     layers, the last n/8, and every third layer in between ((i - n/8) % 3 == 2); else Q4_K.
+ *     For 32 layers (7B) that is layers 0-3, 6, 9, ..., 27 and 28-31: 16 of 32.
+ *   - output.weight Q6_K, token_embd.weight Q4_K (the mix's base type), the rest Q4_K.
+ * Not reproduced: llama.cpp's fallback for rows that are not a multiple of 256 (Q4_K -> Q5_0,
+ * Q6_K -> Q8_0; here that shape is refused) and its 70B / mixture-of-experts rules.
+ */
+export function q4KMType(kind: string, layer: number, layers: number): SynthType {
+  if (kind !== "attn_v" && kind !== "ffn_down") return "q4_k";
+  const e = Math.trunc(layers / 8);
+  const more = layer < e || layer >= Math.trunc((7 * layers) / 8) || (layer - e) % 3 === 2;
+  return more ? "q6_k" : "q4_k";
 }
 
 /** Check that rows of `len` values can be stored as `type`; names the dimension when not. */
@@ -295,14 +327,25 @@ export function planSynthLlama(opts: SynthLlamaOptions): SynthLlamaPlan {
   if (headDim % 2 !== 0) throw new UserError(`head dimension ${headDim} (dim / heads) must be even for RoPE`);
   const kvDim = kvHeads * headDim;
 
-  // 2. Types; every row length must fit the block size of its type.
-  const type = typeOf("type", opts.type, "f32");
+  // 2. Types (per tensor for a mix); every row length must fit the block size of its type.
+  const mix = (SYNTH_MIXES as readonly string[]).includes(opts.type ?? "") ? (opts.type as SynthMix) : undefined;
+  const type: SynthType = mix ? "q4_k" : typeOf("type", opts.type, "f32", SYNTH_MIXES);
   const embdType = typeOf("embdType", opts.embdType, type);
-  const outputType = typeOf("outputType", opts.outputType, type);
-  checkRow(type, dim, "dim (the row length of attn_q/k/v/output, ffn_gate and ffn_up)");
-  checkRow(type, ffn, "ffn (the row length of ffn_down)");
+  const outputType = typeOf("outputType", opts.outputType, mix ? "q6_k" : type);
+  /** Type of the layer matrix `kind` (attn_q, ..., ffn_down) of layer `l`. */
+  const layerType = (kind: string, l: number): SynthType => (mix ? q4KMType(kind, l, layers) : type);
+  const checked = new Set<string>();
+  const check = (t: SynthType, len: number, what: string) => {
+    if (!checked.has(`${t}/${len}`)) { checked.add(`${t}/${len}`); checkRow(t, len, what); }
+  };
+  for (let l = 0; l < layers; l++) {
+    for (const k of ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up"]) check(layerType(k, l), dim, "dim (the row length of attn_q/k/v/output, ffn_gate and ffn_up)");
+  }
+  for (let l = 0; l < layers; l++) check(layerType("ffn_down", l), ffn, "ffn (the row length of ffn_down)");
   checkRow(embdType, dim, "dim (the row length of token_embd)");
   if (!opts.tied) checkRow(outputType, dim, "dim (the row length of output)");
+  const fill = opts.fill ?? "normal";
+  if (!(SYNTH_FILLS as readonly string[]).includes(fill)) throw new UserError(`unknown fill "${fill}" (supported: ${SYNTH_FILLS.join(", ")})`);
 
   // 3. Other numbers.
   const seed = opts.seed ?? 1;
@@ -322,7 +365,7 @@ export function planSynthLlama(opts: SynthLlamaOptions): SynthLlamaPlan {
   const md: [string, GGUFMetaValue][] = [
     ["general.architecture", meta.str("llama")],
     ["general.name", meta.str(opts.name ?? "random-llama")],
-    ["general.file_type", meta.u32(FILE_TYPE[type])],
+    ["general.file_type", meta.u32(FILE_TYPE[mix ?? type])],
     ...(quantized ? [["general.quantization_version", meta.u32(2)] as [string, GGUFMetaValue]] : []),
     ...(alignment !== 32 ? [["general.alignment", meta.u32(alignment)] as [string, GGUFMetaValue]] : []),
     ["llama.vocab_size", meta.u32(nVocab)],
@@ -339,11 +382,12 @@ export function planSynthLlama(opts: SynthLlamaOptions): SynthLlamaPlan {
   ];
 
   // 6. Tensors (lazy).
-  /** A [rows x cols] matrix ~ N(0, sd^2), drawn row by row and encoded one row at a time. */
+  /** A [rows x cols] matrix ~ N(0, sd^2), drawn row by row and encoded one row at a time (or fast-filled). */
   const mat = (name: string, rows: number, cols: number, t: SynthType, sd: number): GGUFTensorToWrite => ({
     name, dims: [cols, rows], type: SYNTH_TYPES[t],
     data: () => {
       const rng = new Rng([seed, crc32(name)]);
+      if (fill === "fast") return fastTensor(SYNTH_TYPES[t], rows * cols, sd, rng);
       const rb = rowBytes(SYNTH_TYPES[t], cols);
       const out = new Uint8Array(rows * rb); // [rows][rb] encoded bytes
       const row = new Float32Array(cols);
@@ -370,14 +414,14 @@ export function planSynthLlama(opts: SynthLlamaOptions): SynthLlamaPlan {
     const p = `blk.${i}.`;
     tensors.push(
       vec(p + "attn_norm.weight", dim),
-      mat(p + "attn_q.weight", dim, dim, type, std),
-      mat(p + "attn_k.weight", kvDim, dim, type, std),
-      mat(p + "attn_v.weight", kvDim, dim, type, std),
-      mat(p + "attn_output.weight", dim, dim, type, std),
+      mat(p + "attn_q.weight", dim, dim, layerType("attn_q", i), std),
+      mat(p + "attn_k.weight", kvDim, dim, layerType("attn_k", i), std),
+      mat(p + "attn_v.weight", kvDim, dim, layerType("attn_v", i), std),
+      mat(p + "attn_output.weight", dim, dim, layerType("attn_output", i), std),
       vec(p + "ffn_norm.weight", dim),
-      mat(p + "ffn_gate.weight", ffn, dim, type, std),
-      mat(p + "ffn_up.weight", ffn, dim, type, std),
-      mat(p + "ffn_down.weight", dim, ffn, type, std),
+      mat(p + "ffn_gate.weight", ffn, dim, layerType("ffn_gate", i), std),
+      mat(p + "ffn_up.weight", ffn, dim, layerType("ffn_up", i), std),
+      mat(p + "ffn_down.weight", dim, ffn, layerType("ffn_down", i), std),
     );
   }
   tensors.push(vec("output_norm.weight", dim));
@@ -389,6 +433,140 @@ export function planSynthLlama(opts: SynthLlamaOptions): SynthLlamaPlan {
     nVocab,
     headDim,
   };
+}
+
+// ------------------------------------------------------------------ fast fill
+
+/**
+ * Fill `w` with xoshiro128** words whose state is drawn from `rng`. The generator is inlined on
+ * local variables (about a nanosecond a word, against tens for a normal draw plus quantisation).
+ */
+function fillRandomWords(w: Uint32Array, rng: Rng): void {
+  let a = rng.nextU32() | 0, b = rng.nextU32() | 0, c = rng.nextU32() | 0, d = rng.nextU32() | 0;
+  if ((a | b | c | d) === 0) a = 1;
+  for (let i = 0; i < w.length; i++) {
+    const x = Math.imul(b, 5);
+    w[i] = Math.imul((x << 7) | (x >>> 25), 9);
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = (d << 11) | (d >>> 21);
+  }
+}
+
+/**
+ * The 12 packed bytes of Q4_K/Q5_K (scale, min) pairs for 8 sub-blocks (6 bits each), the
+ * inverse of `scaleMinK4` in dequant.ts.
+ */
+export function packScaleMinK4(sc: ArrayLike<number>, m: ArrayLike<number>): Uint8Array {
+  const s = new Uint8Array(12);
+  for (let j = 0; j < 4; j++) {
+    s[j] = (sc[j] & 63) | ((sc[j + 4] >> 4) << 6);
+    s[j + 4] = (m[j] & 63) | ((m[j + 4] >> 4) << 6);
+    s[j + 8] = (sc[j + 4] & 15) | ((m[j + 4] & 15) << 4);
+  }
+  return s;
+}
+
+/** The half bits of `d`, refusing a scale that a half cannot hold (std far too small or large). */
+function halfScale(type: GGMLType, d: number, std: number): number {
+  const h = floatToHalf(d);
+  if ((h & 0x7fff) === 0 || (h & 0x7c00) === 0x7c00) throw new UserError(`fill "fast": std ${std} needs a ${TYPE_INFO.get(type)!.name} scale of ${d}, which an f16 cannot hold`);
+  return h;
+}
+
+/**
+ * A tensor of `n` values of `type` whose bytes are drawn directly (make_gguf.py's `--fill fast`):
+ * every byte random, then the per-block scales written so the dequantised values have RMS ~`std`
+ * and mean ~0 (w = scale * q, q uniform):
+ *   Q4_0  d = ±std/sqrt(21.5) (random sign per block; RMS of nibble-8 is sqrt(21.5))
+ *   Q8_0  d = ±std/73.5 (int8 uniform in -127..127; a drawn -128 becomes 0, as quantisers never
+ *         write -128 and SIMD dot products may mishandle it)
+ *   Q4_K  every sub-block sc = 8, min = 60, dmin = d: w = 8d(q - 7.5), zero mean; d = std/(8*sqrt(21.25))
+ *   Q5_K  sc = 4, min = 62, dmin = d: w = 4d(q - 15.5); d = std/(4*sqrt(85.25))
+ *   Q6_K  every scale 4, d = ±std/(4*sqrt(341.5)) (random sign per block; q - 32 has mean -0.5)
+ *   F32/F16/BF16  uniform in [-std*sqrt(3), std*sqrt(3)] (65536 levels for the 16-bit types)
+ * Deterministic for a given `rng` state.
+ */
+export function fastTensor(type: GGMLType, n: number, std: number, rng: Rng): Uint8Array {
+  const info = TYPE_INFO.get(type)!;
+  if (n % info.blockSize !== 0) throw new Error(`fastTensor: ${n} values is not a whole number of ${info.name} blocks`);
+  const nb = n / info.blockSize, nbytes = nb * info.typeSize;
+  const buf = new ArrayBuffer(Math.ceil(nbytes / 4) * 4);
+  const words = new Uint32Array(buf), u8 = new Uint8Array(buf);
+  fillRandomWords(words, rng);
+  const a = std * Math.sqrt(3);
+  /** Random sign bits, 32 blocks per word. */
+  let signs = 0;
+  const negative = (i: number) => {
+    if ((i & 31) === 0) signs = rng.nextU32();
+    return ((signs >>> (i & 31)) & 1) === 1;
+  };
+  switch (type) {
+    case GGMLType.F32: {
+      const iv = new Int32Array(buf), fv = new Float32Array(buf), k = a / 2 ** 31;
+      for (let i = 0; i < n; i++) fv[i] = iv[i] * k;
+      break;
+    }
+    case GGMLType.F16:
+    case GGMLType.BF16: {
+      const table = new Uint16Array(65536), conv = type === GGMLType.F16 ? floatToHalf : floatToBf16;
+      for (let k = 0; k < 65536; k++) table[k] = conv(a * ((k + 0.5) / 32768 - 1));
+      const hv = new Uint16Array(buf);
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i];
+        hv[2 * i] = table[w & 0xffff];
+        hv[2 * i + 1] = table[w >>> 16];
+      }
+      break;
+    }
+    case GGMLType.Q4_0:
+    case GGMLType.Q8_0: {
+      const q8 = type === GGMLType.Q8_0, bs = info.typeSize;
+      if (q8) {
+        // int8 -128 (0x80) -> 0, found a word at a time (about one word in 64 has one).
+        for (let i = 0; i < words.length; i++) {
+          const x = words[i] ^ 0x80808080;
+          if (((x - 0x01010101) & ~x & 0x80808080) !== 0) for (let j = 4 * i; j < 4 * i + 4; j++) if (u8[j] === 0x80) u8[j] = 0;
+        }
+      }
+      const h = halfScale(type, std / (q8 ? Math.sqrt(5397.5) : Math.sqrt(21.5)), std);
+      for (let i = 0; i < nb; i++) {
+        const hi = negative(i) ? h | 0x8000 : h;
+        u8[bs * i] = hi & 0xff;
+        u8[bs * i + 1] = hi >>> 8;
+      }
+      break;
+    }
+    case GGMLType.Q4_K:
+    case GGMLType.Q5_K: {
+      const q5 = type === GGMLType.Q5_K, bs = info.typeSize;
+      const sc = q5 ? 4 : 8, m = q5 ? 62 : 60;
+      const h = halfScale(type, std / (sc * Math.sqrt(q5 ? 85.25 : 21.25)), std);
+      const head = new Uint8Array(16);
+      head.set([h & 0xff, h >>> 8, h & 0xff, h >>> 8]); // d, dmin = d
+      head.set(packScaleMinK4(new Array(8).fill(sc), new Array(8).fill(m)), 4);
+      for (let i = 0; i < nb; i++) u8.set(head, bs * i);
+      break;
+    }
+    case GGMLType.Q6_K: {
+      const h = halfScale(type, std / (4 * Math.sqrt(341.5)), std);
+      for (let i = 0; i < nb; i++) {
+        const o = 210 * i;
+        u8.fill(4, o + 192, o + 208);
+        const hi = negative(i) ? h | 0x8000 : h;
+        u8[o + 208] = hi & 0xff;
+        u8[o + 209] = hi >>> 8;
+      }
+      break;
+    }
+    default:
+      throw new Error(`fastTensor: no fast fill for ${info.name}`);
+  }
+  return new Uint8Array(buf, 0, nbytes);
 }
 
 /** Write a random Llama GGUF to `path` (atomically). Returns the plan that was written. */

@@ -1,20 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { planSynthLlama } from "../../src/format/synth-llama.js";
-import { REPO_ROOT, SCRATCH } from "../helpers/paths.js";
+import { SCRATCH } from "../helpers/paths.js";
+import { runCli } from "../helpers/cli.js";
 
-/** The real CLI: the compiled one when this test runs from dist/, else the TypeScript source under tsx. */
-const CLI = import.meta.url.endsWith(".ts")
-  ? ["--import", "tsx", join(REPO_ROOT, "src/cli/main.ts")]
-  : [join(REPO_ROOT, "dist/src/cli/main.js")];
-
-function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args);
 
 const DIR = join(SCRATCH, "cli-make-model");
 rmSync(DIR, { recursive: true, force: true });
@@ -53,4 +45,15 @@ test("make-model errors: usage (exit 2) and impossible requests (exit 1, one lin
   const nodir = run("make-model", "--out", join(DIR, "no-such-folder", "x.gguf"));
   assert.equal(nodir.code, 1);
   assert.match(nodir.stderr, new RegExp(`^codellama: ${join(DIR, "no-such-folder", "x.gguf")}: cannot write: ENOENT[^\\n]*\\n$`));
+});
+
+test("make-model --type q4_k_m --fill fast: Q4_K_M file type, Q4_K and Q6_K tensors", () => {
+  const out = join(DIR, "q4km.gguf");
+  const made = run("make-model", "--dim", "256", "--layers", "8", "--heads", "4", "--ffn", "512", "--type", "q4_k_m", "--fill", "fast", "--out", out);
+  assert.equal(made.code, 0, made.stderr);
+  const j = JSON.parse(run("inspect", out, "--json").stdout);
+  assert.equal(j.fileType, "MOSTLY_Q4_K_M");
+  // 8 layers: attn_v and ffn_down of layers 0, 3, 6, 7 plus output are Q6_K; the other 2-D tensors Q4_K.
+  assert.deepEqual(j.tensorTypes.map((t: { type: string; count: number }) => [t.type, t.count]), [["Q4_K", 49], ["Q6_K", 9], ["F32", 17]]);
+  assert.equal(run("make-model", "--out", out, "--fill", "quick").code, 2);
 });

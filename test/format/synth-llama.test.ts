@@ -5,13 +5,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { dequantizeTensor } from "../../src/format/dequant.js";
-import { GGMLType } from "../../src/format/ggml-types.js";
+import { dequantizeTensor, scaleMinK4 } from "../../src/format/dequant.js";
+import { GGMLType, rowBytes } from "../../src/format/ggml-types.js";
 import { GGUFFile } from "../../src/format/gguf-reader.js";
 import { encodeGGUF } from "../../src/format/gguf-writer.js";
 import { quantizeRow } from "../../src/format/quantize.js";
 import {
-  CODELLAMA_FIM_PIECES, PRESETS, TOKEN_TYPE, byteVocab, planSynthLlama, writeSynthLlama,
+  CODELLAMA_FIM_PIECES, PRESETS, SYNTH_TYPES, TOKEN_TYPE, byteVocab, fastTensor, packScaleMinK4, planSynthLlama, q4KMType, writeSynthLlama,
 } from "../../src/format/synth-llama.js";
 import { UserError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
@@ -309,4 +309,109 @@ test("impossible shapes and options fail with clear UserErrors", () => {
   fails({ preset: "tiny", alignment: 48 }, /power of two/);
   fails({ preset: "tiny", vocabSize: 10 }, /smaller than the tokenizer/);
   fails({ preset: "tiny", vocab: "/nonexistent/vocab.gguf" }, /vocabulary file \/nonexistent\/vocab.gguf does not exist/);
+});
+
+// ------------------------------------------------------------------ q4_k_m and fast fill
+
+test("q4_k_m: llama.cpp's Q4_K_M recipe (Q6_K attn_v/ffn_down on use_more_bits layers, Q6_K output), file_type 15", () => {
+  const plan = planSynthLlama({ preset: "7b", type: "q4_k_m", fill: "fast" });
+  const types = new Map(plan.gguf.tensors.map((t) => [t.name, t.type]));
+  // use_more_bits(i, 32): i < 4, i >= 28, or (i - 4) % 3 == 2
+  const more = [0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31];
+  for (let i = 0; i < 32; i++) {
+    const want = more.includes(i) ? GGMLType.Q6_K : GGMLType.Q4_K;
+    assert.equal(types.get(`blk.${i}.attn_v.weight`), want, `layer ${i} attn_v`);
+    assert.equal(types.get(`blk.${i}.ffn_down.weight`), want, `layer ${i} ffn_down`);
+    for (const k of ["attn_q", "attn_k", "attn_output", "ffn_gate", "ffn_up"]) assert.equal(types.get(`blk.${i}.${k}.weight`), GGMLType.Q4_K, `layer ${i} ${k}`);
+    assert.equal(types.get(`blk.${i}.attn_norm.weight`), GGMLType.F32);
+  }
+  assert.equal(types.get("token_embd.weight"), GGMLType.Q4_K);
+  assert.equal(types.get("output.weight"), GGMLType.Q6_K);
+  const g = GGUFFile.parse(encodeGGUF({ ...plan.gguf, tensors: [] }));
+  assert.equal(g.getNumber("general.file_type"), 15);
+  assert.equal(g.getNumber("general.quantization_version"), 2);
+  // The helper on other depths: 8 layers -> 0, 3, 6, 7.
+  assert.deepEqual([...Array(8).keys()].filter((i) => q4KMType("ffn_down", i, 8) === "q6_k"), [0, 3, 6, 7]);
+  assert.equal(q4KMType("attn_q", 0, 8), "q4_k");
+  // Overrides still apply on top of the mix; a shape whose rows do not fit 256-blocks is refused.
+  const o = planSynthLlama({ dim: 256, layers: 2, heads: 2, ffn: 512, type: "q4_k_m", outputType: "q8_0", embdType: "f16" });
+  const ot = new Map(o.gguf.tensors.map((t) => [t.name, t.type]));
+  assert.deepEqual([ot.get("output.weight"), ot.get("token_embd.weight")], [GGMLType.Q8_0, GGMLType.F16]);
+  assert.throws(() => planSynthLlama({ preset: "small", type: "q4_k_m" }), (e: Error) => e instanceof UserError && /ffn .* = 1376 is not a multiple of 256/.test(e.message));
+  assert.throws(() => planSynthLlama({ preset: "tiny", type: "q9_k_m" as never }), (e: Error) => e instanceof UserError && /supported: .*q4_k_m/.test(e.message));
+  assert.throws(() => planSynthLlama({ preset: "tiny", fill: "slow" as never }), (e: Error) => e instanceof UserError && /unknown fill "slow"/.test(e.message));
+});
+
+test("packScaleMinK4 is the inverse of the Q4_K/Q5_K scale unpacking", () => {
+  const r = new Rng(9);
+  const sm = new Int32Array(2);
+  for (let k = 0; k < 200; k++) {
+    const sc = Array.from({ length: 8 }, () => r.int(64)), m = Array.from({ length: 8 }, () => r.int(64));
+    const s = packScaleMinK4(sc, m);
+    for (let j = 0; j < 8; j++) {
+      scaleMinK4(s, 0, j, sm);
+      assert.deepEqual([sm[0], sm[1]], [sc[j], m[j]]);
+    }
+  }
+});
+
+test("fast fill: every type dequantises finite, zero-mean, with about the requested std; deterministic", () => {
+  const n = 256 * 512;
+  for (const [name, type] of Object.entries(SYNTH_TYPES)) {
+    for (const std of [0.02, 0.5]) {
+      const bytes = fastTensor(type, n, std, new Rng([7, 1]));
+      assert.equal(bytes.length, rowBytes(type, n), name);
+      assert.deepEqual(fastTensor(type, n, std, new Rng([7, 1])), bytes, `${name} deterministic`);
+      assert.notDeepEqual(fastTensor(type, n, std, new Rng([7, 2])), bytes, `${name} seeded`);
+      const w = dequantizeTensor(type, bytes, n);
+      let s = 0, s2 = 0, amax = 0;
+      for (const v of w) {
+        if (!Number.isFinite(v)) assert.fail(`${name}: non-finite ${v}`);
+        s += v; s2 += v * v; amax = Math.max(amax, Math.abs(v));
+      }
+      const mean = s / n, rms = Math.sqrt(s2 / n);
+      assert.ok(Math.abs(rms / std - 1) < 0.05, `${name} std ${std}: rms ${rms}`);
+      assert.ok(Math.abs(mean) < 0.02 * std, `${name} std ${std}: mean ${mean}`);
+      assert.ok(amax < 4 * std, `${name} std ${std}: max |w| ${amax}`); // uniform quants: bounded
+    }
+  }
+  // Q8_0 never holds the int8 -128 (llama.cpp's quantiser never writes it).
+  const q8 = fastTensor(GGMLType.Q8_0, 32 * 4096, 0.02, new Rng(3));
+  for (let b = 0; b < 4096; b++) for (let j = 2; j < 34; j++) if (q8[34 * b + j] === 0x80) assert.fail(`block ${b} byte ${j} is -128`);
+  // Q4_0 / Q6_K scales carry a random sign per block; Q4_K / Q5_K keep d = dmin > 0.
+  const q4 = fastTensor(GGMLType.Q4_0, 32 * 1000, 0.02, new Rng(3));
+  const neg = Array.from({ length: 1000 }, (_, b) => q4[18 * b + 1] >> 7).reduce((a, v) => a + v, 0);
+  assert.ok(neg > 400 && neg < 600, `${neg} negative scales of 1000`);
+  assert.throws(() => fastTensor(GGMLType.Q4_0, 32, 1e-12, new Rng(1)), (e: Error) => e instanceof UserError && /f16 cannot hold/.test(e.message));
+});
+
+test("fill fast: a q4_0/q8_0/q4_k_m file reads back with the planned layout and ~std weights", () => {
+  for (const type of ["q4_0", "q8_0", "q4_k_m"] as const) {
+    const shape = { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, seed: 5 };
+    const p = join(SCRATCH, `synth-fast-${type}.gguf`);
+    writeSynthLlama(p, { ...shape, type, fill: "fast", std: 0.03, normNoise: 0.1 });
+    const { g, w } = readAll(p);
+    assert.equal(g.getNumber("general.file_type"), { q4_0: 2, q8_0: 7, q4_k_m: 15 }[type]);
+    const normal = readAll(writeSynthPath(type, shape)).w;
+    for (const t of g.tensors) {
+      const x = w.get(t.name)!;
+      if (t.name.includes("norm")) {
+        // Norms are drawn as in the normal fill.
+        assert.deepEqual(x, normal.get(t.name), t.name);
+        continue;
+      }
+      const rms = Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+      assert.ok(Math.abs(rms / 0.03 - 1) < 0.1, `${type} ${t.name}: rms ${rms}`);
+      assert.notDeepEqual(x.subarray(0, 64), normal.get(t.name)!.subarray(0, 64), `${t.name} differs from the normal fill`);
+    }
+    // Same seed, same file.
+    const p2 = join(SCRATCH, `synth-fast-${type}-again.gguf`);
+    writeSynthLlama(p2, { ...shape, type, fill: "fast", std: 0.03, normNoise: 0.1 });
+    assert.deepEqual(readFileSync(p2), readFileSync(p));
+  }
+  function writeSynthPath(type: "q4_0" | "q8_0" | "q4_k_m", shape: object): string {
+    const p = join(SCRATCH, `synth-normal-${type}.gguf`);
+    writeSynthLlama(p, { ...shape, type, std: 0.03, normNoise: 0.1 });
+    return p;
+  }
 });

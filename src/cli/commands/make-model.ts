@@ -2,10 +2,13 @@
  * `codellama make-model --out FILE [--preset tiny] [--type f32] ...`: write a random-weight Llama
  * GGUF (src/format/synth-llama.ts) for trying the tools and for tests, with no download.
  * The built-in byte-fallback vocabulary is used unless --vocab names a GGUF to copy it from;
- * --fim appends Code Llama's 16 pieces, so the file supports infilling.
+ * --fim appends Code Llama's 16 pieces, so the file supports infilling. --type q4_k_m writes
+ * llama.cpp's Q4_K_M mix; --fill fast draws the quantised bytes directly (for benchmarks).
  */
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { PRESETS, SYNTH_TYPES, writeSynthLlama, type PresetName, type SynthType } from "../../format/synth-llama.js";
+import {
+  PRESETS, SYNTH_FILLS, SYNTH_MIXES, SYNTH_TYPES, writeSynthLlama, type PresetName, type SynthFill, type SynthMix, type SynthType,
+} from "../../format/synth-llama.js";
 import { UserError } from "../../util/errors.js";
 
 function int(v: string): number {
@@ -21,7 +24,7 @@ function positive(v: string): number {
 }
 
 interface MakeModelOptions {
-  out: string; preset: PresetName; type: SynthType; dim?: number; layers?: number; heads?: number; kvHeads?: number; ffn?: number;
+  out: string; preset: PresetName; type: SynthType | SynthMix; fill: SynthFill; dim?: number; layers?: number; heads?: number; kvHeads?: number; ffn?: number;
   ctx?: number; ropeTheta?: number; seed: number; vocab: string; fim?: boolean; vocabSize?: number; tied?: boolean; name?: string;
 }
 
@@ -34,7 +37,8 @@ export function register(program: Command): void {
     .description("write a random-weight Llama GGUF (a preset shape, any supported tensor type)")
     .requiredOption("-o, --out <file>", "the GGUF file to write")
     .addOption(new Option("--preset <name>", "shape to start from").choices(Object.keys(PRESETS)).default("tiny"))
-    .addOption(new Option("--type <type>", "type of the 2-D weights (norms stay F32)").choices(Object.keys(SYNTH_TYPES)).default("f32"))
+    .addOption(new Option("--type <type>", "type of the 2-D weights (norms stay F32); q4_k_m is llama.cpp's Q4_K_M mix").choices([...Object.keys(SYNTH_TYPES), ...SYNTH_MIXES]).default("f32"))
+    .addOption(new Option("--fill <mode>", "normal: N(0, 0.02^2) weights, quantised; fast: quantised bytes drawn directly (speed tests, a 7B file in seconds)").choices(SYNTH_FILLS).default("normal"))
     .option("--dim <n>", "override the embedding width", int)
     .option("--layers <n>", "override the number of layers", int)
     .option("--heads <n>", "override the number of attention heads", int)
@@ -52,7 +56,7 @@ export function register(program: Command): void {
       let plan;
       try {
         plan = writeSynthLlama(o.out, {
-          preset: o.preset, type: o.type, dim: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, ffn: o.ffn,
+          preset: o.preset, type: o.type, fill: o.fill, dim: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, ffn: o.ffn,
           ctx: o.ctx, ropeTheta: o.ropeTheta, seed: o.seed, vocab: o.vocab, fim: o.fim, vocabSize: o.vocabSize, tied: o.tied, name: o.name,
         });
       } catch (e) {

@@ -1,20 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT, SCRATCH } from "../helpers/paths.js";
+import { assertUserError, runCli } from "../helpers/cli.js";
 import { TINY, llamaVocabPieces, tinyCodeLlamaGGUF, writeTinyHFDir } from "../helpers/tiny-models.js";
 
-/** The real CLI: the compiled one when this test runs from dist/, else the TypeScript source under tsx. */
-const CLI = import.meta.url.endsWith(".ts")
-  ? ["--import", "tsx", join(REPO_ROOT, "src/cli/main.ts")]
-  : [join(REPO_ROOT, "dist/src/cli/main.js")];
-
-function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args);
 
 const DIR = join(SCRATCH, "cli-inspect");
 rmSync(DIR, { recursive: true, force: true });
@@ -91,14 +83,7 @@ test("inspect --json on a Hugging Face folder (config.json + model.safetensors +
   assert.match(human.stdout, /^chat {12}yes, 70B Source\/Destination <step> format$/m);
 });
 
-/** Exit 1, exactly one line on stderr, no stack trace. */
-function userError(r: { code: number | null; stdout: string; stderr: string }, line: RegExp): void {
-  assert.equal(r.code, 1, r.stderr);
-  assert.equal(r.stdout, "");
-  assert.equal(r.stderr.split("\n").length, 2, r.stderr); // one line + the final newline
-  assert.doesNotMatch(r.stderr, /^\s+at /m);
-  assert.match(r.stderr, line);
-}
+const userError = assertUserError;
 
 test("a corrupt model gives exit code 1 and one line naming the file, byte offset and field", () => {
   const trunc = join(DIR, "truncated.gguf");

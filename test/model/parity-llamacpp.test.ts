@@ -10,11 +10,15 @@ import { writeSynthLlama, type SynthType } from "../../src/format/synth-llama.js
 import { openModel } from "../../src/format/model-file.js";
 import { LlamaModel } from "../../src/model/llama.js";
 import { LLAMA_VOCAB_GGUF, SCRATCH } from "../helpers/paths.js";
-import { peerGreedy } from "../helpers/peer-model.js";
+import { peerGreedy, peerTokenize } from "../helpers/peer-model.js";
+import { GGUFFile } from "../../src/format/gguf-reader.js";
+import { Tokenizer } from "../../src/tokenizer/index.js";
 
 mkdirSync(SCRATCH, { recursive: true });
-const PROMPT = [1, 822, 18755, 29898, 29876, 1125, 13, 1678, 565, 302, 529, 29871, 29906, 29901, 13, 4706, 736, 302];
+const PROMPT_TEXT = "def fib(n):\n    if n < 2:\n        return n";
 const N = 32;
+/** BOS + our tokens of PROMPT_TEXT; the first test checks they equal llama.cpp's. */
+let PROMPT: number[] = [];
 
 function makeModel(type: SynthType, ropeTheta: number): string {
   const path = join(SCRATCH, `parity-${type}-${ropeTheta}.gguf`);
@@ -65,6 +69,16 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+test("the prompt's token ids are identical to llama.cpp's", async () => {
+  const path = makeModel("f32", 1e6);
+  const g = GGUFFile.open(path);
+  try {
+    PROMPT = Tokenizer.fromGGUF(g).encode(PROMPT_TEXT, { bos: true });
+  } finally { g.close(); }
+  assert.deepEqual(PROMPT, [1, ...(await peerTokenize(path, PROMPT_TEXT))]);
+  assert.equal(PROMPT.length, 18);
+});
 
 for (const theta of [1e6, 1e4]) {
   test(`F32 weights, F32 KV cache, rope theta ${theta}: logits within 1e-4 and the same 32 greedy tokens as llama.cpp`, async () => {

@@ -24,6 +24,7 @@ export const OPS: OpSpec[] = [
   { fn: "rope", nargs: 7, split: [5, 6], align: 1 },
   { fn: "silu_mul", nargs: 5, split: [3, 4], align: 4 },
   { fn: "attention", nargs: 13, split: [11, 12], align: 1, scratch: 5 },
+  { fn: "quantize_q8_K", nargs: 6, split: [4, 5], align: 1 },
 ];
 export const OP_INDEX = new Map(OPS.map((o, i) => [o.fn, i]));
 export const OP_EXIT = -1;

@@ -7,6 +7,7 @@
 import { dequantizeRow } from "../format/dequant.js";
 import { floatToHalf, halfToFloat, roundToHalf } from "../format/f16.js";
 import { rowBytes } from "../format/ggml-types.js";
+import { activationFormat, activationStride } from "./formats.js";
 import type { KernelExports } from "./wasm.js";
 
 const f32 = Math.fround;
@@ -38,13 +39,26 @@ export class RefKernels implements KernelExports {
     return out;
   }
 
+  /** Dequantised Q8_K activations of one token: d * q per element (one d per 256). */
+  private q8KValues(x: number, cols: number): Float64Array {
+    const qs = new Int8Array(this.memory.buffer, x, cols);
+    const ds = this.f32v(x + cols, cols >> 8);
+    const out = new Float64Array(cols);
+    for (let i = 0; i < cols; i++) out[i] = ds[i >> 8] * qs[i];
+    return out;
+  }
+
   matmul(kind: number, w: number, rb: number, x: number, xStride: number, y: number, yStride: number,
     cols: number, nTok: number, r0: number, r1: number): void {
-    const q8Act = kind !== 0 && kind !== 1 && kind !== 30;
+    // Activations as the kernel for this weight type reads them (other quantised types: Q8 blocks of 32).
+    const fmt = activationFormat(kind) ?? "q8_0";
     const u8 = this.u8;
     if (rowBytes(kind, cols) !== rb) throw new Error(`rowBytes ${rb} does not match type ${kind} x ${cols}`);
     const xs: ArrayLike<number>[] = [];
-    for (let t = 0; t < nTok; t++) xs.push(q8Act ? this.q8Values(x + t * xStride, cols) : this.f32v(x + t * xStride, cols));
+    for (let t = 0; t < nTok; t++) {
+      const xt = x + t * xStride;
+      xs.push(fmt === "f32" ? this.f32v(xt, cols) : fmt === "q8_0" ? this.q8Values(xt, cols) : this.q8KValues(xt, cols));
+    }
     const out = this.f32v(y, nTok * yStride);
     for (let r = r0; r < r1; r++) {
       const wr = dequantizeRow(kind, u8.subarray(w + r * rb, w + (r + 1) * rb), cols);
@@ -78,6 +92,43 @@ export class RefKernels implements KernelExports {
         }
         ss[b] = sum;
         ds[b] = roundToHalf(d);
+      }
+    }
+  }
+
+  /**
+   * ggml's quantize_row_q8_K_ref, operation by operation in f32: max = first value of largest
+   * magnitude, iscale = -127 / max, q = min(127, nearest-even(iscale * x)), d = 1 / iscale;
+   * bsums of each 16. An all-zero block gets d = 0, zero quants and zero bsums.
+   */
+  quantize_q8_K(x: number, xStride: number, out: number, cols: number, t0: number, t1: number): void {
+    const nb = cols >> 8;
+    const os = activationStride("q8_K", cols);
+    for (let t = t0; t < t1; t++) {
+      const xt = this.f32v(x + t * xStride * 4, cols);
+      const qs = new Int8Array(this.memory.buffer, out + t * os, cols);
+      const ds = this.f32v(out + t * os + cols, nb);
+      const bs = new Int32Array(this.memory.buffer, out + t * os + cols + nb * 4, nb * 16);
+      for (let b = 0; b < nb; b++) {
+        let amax = 0, max = 0;
+        for (let i = 0; i < 256; i++) {
+          const v = xt[b * 256 + i];
+          if (Math.abs(v) > amax) { amax = Math.abs(v); max = v; }
+        }
+        if (!amax) {
+          qs.fill(0, b * 256, b * 256 + 256);
+          ds[b] = 0;
+          bs.fill(0, b * 16, b * 16 + 16);
+          continue;
+        }
+        const iscale = f32(-127 / max);
+        for (let i = 0; i < 256; i++) qs[b * 256 + i] = Math.min(127, nearestEven(f32(iscale * xt[b * 256 + i])));
+        for (let g = 0; g < 16; g++) {
+          let sum = 0;
+          for (let i = 0; i < 16; i++) sum += qs[b * 256 + g * 16 + i];
+          bs[b * 16 + g] = sum;
+        }
+        ds[b] = f32(1 / iscale);
       }
     }
   }

@@ -20,6 +20,8 @@ export interface KernelExports {
     cols: number, nTok: number, r0: number, r1: number): void;
   q8Stride(cols: number): number;
   quantize_q8_0(x: number, xStride: number, out: number, cols: number, t0: number, t1: number): void;
+  /** f32 -> Q8_K activations (llama.cpp's quantize_row_q8_K_ref), layout `activationStride("q8_K", cols)`. */
+  quantize_q8_K(x: number, xStride: number, out: number, cols: number, t0: number, t1: number): void;
   rmsnorm(x: number, w: number, y: number, n: number, eps: number, t0: number, t1: number): void;
   rope(x: number, xStride: number, nHeads: number, headDim: number, cs: number, t0: number, t1: number): void;
   silu_mul(g: number, u: number, out: number, i0: number, i1: number): void;

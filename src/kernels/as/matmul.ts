@@ -3,10 +3,13 @@
 // W stays in its GGUF layout, one row after another (`rowBytes` apart). Activations:
 //   - float weights (F32, F16, BF16): x is f32 [nTok][cols];
 //   - Q8_0 and Q4_0 weights: x is a Q8 activation buffer (see `quantize_q8_0` in ops.ts):
-//     per token qs i8[cols] | d f32[cols/32] | s i32[cols/32], `q8Stride(cols)` bytes per token.
+//     per token qs i8[cols] | d f32[cols/32] | s i32[cols/32], `q8Stride(cols)` bytes per token;
+//   - Q4_K, Q5_K and Q6_K weights: x is a Q8_K activation buffer (see kquants.ts):
+//     per token qs i8[cols] | d f32[cols/256] | bsums i32[cols/16], `q8KStride(cols)` bytes per token.
 // y is f32 [nTok][yStride]. Rows are done four at a time so each activation load feeds four rows;
 // tokens are tiled so the four weight rows stay in L1 while a tile of tokens streams past.
 import { h2f_u32 } from "./f16";
+import { dot4_q4_K, dot4_q5_K, dot4_q6_K } from "./kquants";
 
 const TT: i32 = 8; // token tile
 
@@ -30,7 +33,7 @@ export function relaxed_dot_factor(): i32 {
 /** Each instance (thread) calls this once: `p` is a 65536-entry f16 -> f32 table in shared memory. */
 export function set_f16_lut(p: usize): void { f16lut = p; }
 // @ts-ignore: decorator
-@inline function h2f_lut(h: u32): f32 { return load<f32>(f16lut + (<usize>h << 2)); }
+@inline export function h2f_lut(h: u32): f32 { return load<f32>(f16lut + (<usize>h << 2)); }
 
 // @ts-ignore: decorator
 @inline function hsum(v: v128): f32 {
@@ -198,6 +201,7 @@ function dot4_q4_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i3
 // ------------------------------------------------------------------------------------- drivers
 
 const KIND_F32: i32 = 0, KIND_F16: i32 = 1, KIND_BF16: i32 = 30, KIND_Q8_0: i32 = 8, KIND_Q4_0: i32 = 2;
+const KIND_Q4_K: i32 = 12, KIND_Q5_K: i32 = 13, KIND_Q6_K: i32 = 14;
 
 // @ts-ignore: decorator
 @inline function dot4(kind: i32, w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
@@ -206,6 +210,9 @@ const KIND_F32: i32 = 0, KIND_F16: i32 = 1, KIND_BF16: i32 = 30, KIND_Q8_0: i32 
   else if (kind == KIND_BF16) dot4_f16(w, rb, x, cols, y, nrows, true);
   else if (kind == KIND_Q8_0) dot4_q8_0(w, rb, x, cols, y, nrows);
   else if (kind == KIND_Q4_0) dot4_q4_0(w, rb, x, cols, y, nrows);
+  else if (kind == KIND_Q4_K) dot4_q4_K(w, rb, x, cols, y, nrows);
+  else if (kind == KIND_Q5_K) dot4_q5_K(w, rb, x, cols, y, nrows);
+  else if (kind == KIND_Q6_K) dot4_q6_K(w, rb, x, cols, y, nrows);
   else unreachable();
 }
 

@@ -1,0 +1,307 @@
+// K-quants (AssemblyScript): the Q8_K activation quantiser, and the 4-row dot products of Q4_K, Q5_K
+// and Q6_K weights with Q8_K activations that `matmul` (matmul.ts) runs for kinds 12, 13 and 14.
+//
+// Q8_K activations, per token (`q8KStride(cols)` bytes, cols a multiple of 256):
+//   qs i8[cols] | d f32[cols/256] | bsums i32[cols/16]      (bsums[k] = qs[16k] + ... + qs[16k+15])
+// Weight super-block b (256 weights, GGUF layout, see src/format/dequant.ts) pairs with activation block b.
+//
+// Integer core: a 16-byte vector of unsigned weight quants (0..63) times 16 int8 activations gives
+// eight i16 partial sums (`dot16`), at most 2 * 63 * 128 = 16128 in size, so two of them still add in
+// i16 when the quants are 4 bits wide. `i32x4.dot_i16x8_s` against the sub-block's scale splatted to
+// all lanes then scales and widens in one step. The relaxed build does the first step with
+// `i16x8.relaxed_dot_i8x16_i7x16_s` (the quant is the 7-bit operand, so the result is exact and
+// never saturates); the baseline widens both sides to i16 and multiplies.
+// Offsets that do not depend on the weight quant (Q4_K/Q5_K mins, Q6_K's -32) come from the bsums.
+//
+// Rows: `dot4_*` takes up to four rows `rb` bytes apart, as matmul.ts calls every kernel, but walks
+// them one after another instead of feeding four rows from each activation load. Measured here
+// (Node 20, Zen 4 VM, 11008 x 4096 matvec, one thread), four interleaved rows ran Q4_K at 13 and
+// Q6_K at 13 GFLOP/s against 31 and 27 one row at a time: four weight streams at once stream badly
+// from DRAM, and V8 kept the shared activation vectors live across the rows and spilled them. The
+// activations of a token (at most 11 KB for Code Llama) stay in L1 either way. Within a row, the
+// super-block is a loop over chunks rather than straight-line code, because V8 schedules all the
+// loads of a basic block at its top (straight-line code spilled ~170 vectors per super-block).
+import { h2f_lut } from "./matmul";
+
+export function q8KStride(cols: i32): i32 { return cols + (cols >> 8) * 4 + (cols >> 4) * 4; }
+
+// --------------------------------------------------------------------------------- quantiser
+
+/**
+ * Quantise f32 activations (token t at x + 4 * t * xStride) to Q8_K for tokens [t0, t1), exactly as
+ * ggml's quantize_row_q8_K_ref: per 256 values, max = the first value of largest magnitude,
+ * iscale = -127 / max, q = min(127, round-half-even(iscale * x)), d = 1 / iscale (f32, so d < 0 when
+ * max > 0), bsums = sums of each 16 quants. An all-zero block gets d = 0, zero quants, zero bsums.
+ */
+export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0: i32, t1: i32): void {
+  const nb = cols >> 8;
+  const os = <usize>q8KStride(cols);
+  for (let t = t0; t < t1; t++) {
+    const xt = x + ((<usize>t * <usize>xStride) << 2);
+    const qs = out + <usize>t * os;
+    const ds = qs + <usize>cols;
+    const bs = ds + (<usize>nb << 2);
+    for (let b = 0; b < nb; b++) {
+      const xb = xt + (<usize>b << 10);
+      const qb = qs + (<usize>b << 8);
+      // The largest and smallest values decide the signed maximum unless they tie in magnitude.
+      let hi0 = f32x4.splat(0), hi1 = f32x4.splat(0), lo0 = f32x4.splat(0), lo1 = f32x4.splat(0);
+      for (let i: usize = 0; i < 1024; i += 32) {
+        const v0 = v128.load(xb + i), v1 = v128.load(xb + i + 16);
+        hi0 = f32x4.max(hi0, v0); hi1 = f32x4.max(hi1, v1);
+        lo0 = f32x4.min(lo0, v0); lo1 = f32x4.min(lo1, v1);
+      }
+      const hv = f32x4.max(hi0, hi1), lv = f32x4.min(lo0, lo1);
+      const mx = max(max(f32x4.extract_lane(hv, 0), f32x4.extract_lane(hv, 1)), max(f32x4.extract_lane(hv, 2), f32x4.extract_lane(hv, 3)));
+      const mn = min(min(f32x4.extract_lane(lv, 0), f32x4.extract_lane(lv, 1)), min(f32x4.extract_lane(lv, 2), f32x4.extract_lane(lv, 3)));
+      let vmax: f32;
+      if (mx > -mn) vmax = mx;
+      else if (-mn > mx) vmax = mn;
+      else {
+        // |max| == |min| (or a NaN): ggml's own scan, where the first value of largest magnitude wins.
+        let amax: f32 = 0;
+        vmax = 0;
+        for (let i: usize = 0; i < 1024; i += 4) {
+          const v = load<f32>(xb + i);
+          if (abs(v) > amax) { amax = abs(v); vmax = v; }
+        }
+        if (amax == 0) {
+          memory.fill(qb, 0, 256);
+          store<f32>(ds + (<usize>b << 2), 0);
+          v128.store(bs + (<usize>b << 6), i32x4.splat(0));
+          v128.store(bs + (<usize>b << 6) + 16, i32x4.splat(0));
+          v128.store(bs + (<usize>b << 6) + 32, i32x4.splat(0));
+          v128.store(bs + (<usize>b << 6) + 48, i32x4.splat(0));
+          continue;
+        }
+      }
+      const iscale: f32 = <f32>-127.0 / vmax;
+      const iv = f32x4.splat(iscale);
+      const top = i32x4.splat(127);
+      // 16 groups of 16; four groups' sums are reduced together into one vector of 4 bsums.
+      for (let g4 = 0; g4 < 4; g4++) {
+        let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+        for (let j = 0; j < 4; j++) {
+          const g = (g4 << 2) + j;
+          const xg = xb + (<usize>g << 6);
+          const q0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xg), iv))), top);
+          const q1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xg + 16), iv))), top);
+          const q2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xg + 32), iv))), top);
+          const q3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xg + 48), iv))), top);
+          v128.store(qb + (<usize>g << 4), i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+          const s = i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3));
+          if (j == 0) s0 = s; else if (j == 1) s1 = s; else if (j == 2) s2 = s; else s3 = s;
+        }
+        // [sum s0, sum s1, sum s2, sum s3]
+        const a = i32x4.add(v128.shuffle<i32>(s0, s1, 0, 2, 4, 6), v128.shuffle<i32>(s0, s1, 1, 3, 5, 7));
+        const c = i32x4.add(v128.shuffle<i32>(s2, s3, 0, 2, 4, 6), v128.shuffle<i32>(s2, s3, 1, 3, 5, 7));
+        v128.store(bs + (<usize>b << 6) + (<usize>g4 << 4), i32x4.add(v128.shuffle<i32>(a, c, 0, 2, 4, 6), v128.shuffle<i32>(a, c, 1, 3, 5, 7)));
+      }
+      store<f32>(ds + (<usize>b << 2), <f32>1.0 / iscale);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- shared parts
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/** Eight i16 partial sums of q[i] * x[i], i < 16: q unsigned 0..63, x int8 at xp. */
+// @ts-ignore: decorator
+@inline function dot16(q: v128, xp: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), q);
+  return i16x8.add(i16x8.mul(i16x8.extend_low_i8x16_u(q), v128.load8x8_s(xp)),
+    i16x8.mul(i16x8.extend_high_i8x16_u(q), v128.load8x8_s(xp + 8)));
+}
+
+// i16 lane k of v in every lane (the shuffle lanes must be literals).
+// @ts-ignore: decorator
+@inline function lane0(v: v128): v128 { return v128.shuffle<i16>(v, v, 0, 0, 0, 0, 0, 0, 0, 0); }
+// @ts-ignore: decorator
+@inline function lane1(v: v128): v128 { return v128.shuffle<i16>(v, v, 1, 1, 1, 1, 1, 1, 1, 1); }
+// @ts-ignore: decorator
+@inline function lane2(v: v128): v128 { return v128.shuffle<i16>(v, v, 2, 2, 2, 2, 2, 2, 2, 2); }
+// @ts-ignore: decorator
+@inline function lane3(v: v128): v128 { return v128.shuffle<i16>(v, v, 3, 3, 3, 3, 3, 3, 3, 3); }
+
+/** Low nibbles of q (word shifts are safe once each byte is masked). */
+// @ts-ignore: decorator
+@inline function nib_lo(q: v128): v128 { return v128.and(q, i8x16.splat(0x0f)); }
+// @ts-ignore: decorator
+@inline function nib_hi(q: v128): v128 { return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f)); }
+
+/**
+ * Sum of the bsums of each sub-block of 32 (bsums[2j] + bsums[2j+1], j < 8) as i16x8: at most
+ * 32 * 128 in size. `bp` points at the super-block's 16 bsums.
+ */
+// @ts-ignore: decorator
+@inline function bsums32(bp: usize): v128 {
+  const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+  const p0 = i32x4.add(v128.shuffle<i32>(b0, b1, 0, 2, 4, 6), v128.shuffle<i32>(b0, b1, 1, 3, 5, 7));
+  const p1 = i32x4.add(v128.shuffle<i32>(b2, b3, 0, 2, 4, 6), v128.shuffle<i32>(b2, b3, 1, 3, 5, 7));
+  return i16x8.narrow_i32x4_s(p0, p1);
+}
+
+/**
+ * The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a Q4_K/Q5_K super-block from its 12
+ * packed bytes at `s` (j < 4: sc = s[j] & 63, m = s[j+4] & 63; j >= 4: sc = s[j+4] & 15 | (s[j-4] >> 6) << 4,
+ * m = s[j+4] >> 4 | (s[j] >> 6) << 4), four at a time in 32-bit words.
+ */
+// @ts-ignore: decorator
+@inline function scales_mins_k4(s: usize): v128 {
+  const a = load<u32>(s), b = load<u32>(s, 4), c = load<u32>(s, 8);
+  const sc = <u64>(a & 0x3f3f3f3f) | (<u64>((c & 0x0f0f0f0f) | (((a >> 6) & 0x03030303) << 4)) << 32);
+  const mn = <u64>(b & 0x3f3f3f3f) | (<u64>(((c >> 4) & 0x0f0f0f0f) | (((b >> 6) & 0x03030303) << 4)) << 32);
+  return i64x2.replace_lane(i64x2.splat(<i64>sc), 1, <i64>mn);
+}
+
+/**
+ * One chunk of 64 weights of Q4_K/Q5_K: lo0/lo1 are the quants of sub-block A (weights 0..31 of the
+ * chunk, activations at xp), hi0/hi1 those of sub-block B (weights 32..63); scA/scB their scales splatted.
+ * Four products share an i16 lane: at most 4 * 31 * 128 = 15872.
+ */
+// @ts-ignore: decorator
+@inline function chunk_k4(lo0: v128, lo1: v128, hi0: v128, hi1: v128, xp: usize, scA: v128, scB: v128, s: v128): v128 {
+  const a = i16x8.add(dot16(lo0, xp), dot16(lo1, xp + 16));
+  const b = i16x8.add(dot16(hi0, xp + 32), dot16(hi1, xp + 48));
+  return i32x4.add(s, i32x4.add(i32x4.dot_i16x8_s(a, scA), i32x4.dot_i16x8_s(b, scB)));
+}
+
+// @ts-ignore: decorator
+@inline function finish_k4(p: usize, s: v128, mn: v128, bsub: v128, dx: f32, a: v128): v128 {
+  const m = i32x4.dot_i16x8_s(mn, bsub);
+  const d = h2f_lut(load<u16>(p)) * dx, dm = h2f_lut(load<u16>(p, 2)) * dx;
+  return f32x4.sub(f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(d))),
+    f32x4.mul(f32x4.convert_i32x4_s(m), f32x4.splat(dm)));
+}
+
+// ------------------------------------------------------------------------------------------ Q4_K
+// Block (144 bytes): f16 d | f16 dmin | scales[12] | qs[128]. Chunk c (64 weights) uses qs[32c..32c+31]:
+// low nibbles are sub-block 2c, high nibbles sub-block 2c+1. w = d*sc*q - dmin*m, so the block's dot is
+//   d*dx * sum_j sc_j * (q . x)_j  -  dmin*dx * sum_j m_j * (bsums[2j] + bsums[2j+1]).
+
+// @ts-ignore: decorator
+@inline function blk_q4_K(p: usize, xb: usize, bsub: v128, dx: f32, a: v128): v128 {
+  const sm = scales_mins_k4(p + 4);
+  let sc = i16x8.extend_low_i8x16_u(sm);
+  let s = i32x4.splat(0);
+  for (let c: usize = 0; c < 128; c += 32) {
+    const w0 = v128.load(p + 16 + c), w1 = v128.load(p + 32 + c);
+    s = chunk_k4(nib_lo(w0), nib_lo(w1), nib_hi(w0), nib_hi(w1), xb + (c << 1), lane0(sc), lane1(sc), s);
+    sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1); // next chunk's two scales to lanes 0, 1
+  }
+  return finish_k4(p, s, i16x8.extend_high_i8x16_u(sm), bsub, dx, a);
+}
+
+/** Rows [0, nrows) of W (`rb` bytes apart) . x -> y[0 .. nrows), one token. */
+export function dot4_q4_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  const nb = cols >> 8;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  for (let r = 0; r < nrows; r++) {
+    const wr = w + <usize>r * rb;
+    let a = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      a = blk_q4_K(wr + <usize>b * 144, x + (<usize>b << 8), bsums32(xs + (<usize>b << 6)), load<f32>(xd + (<usize>b << 2)), a);
+    }
+    store<f32>(y + (<usize>r << 2), hsum(a));
+  }
+}
+
+// ------------------------------------------------------------------------------------------ Q5_K
+// Block (176 bytes): f16 d | f16 dmin | scales[12] | qh[32] | qs[128]. As Q4_K, plus a fifth bit:
+// weight l of sub-block j (l < 32) adds 16 when bit j of qh[l] is set.
+
+// @ts-ignore: decorator
+@inline function blk_q5_K(p: usize, xb: usize, bsub: v128, dx: f32, a: v128): v128 {
+  const sm = scales_mins_k4(p + 4);
+  let sc = i16x8.extend_low_i8x16_u(sm);
+  // qh bits 2c and 2c+1 of chunk c, moved down by 2 per chunk (word shifts: each byte only ever
+  // reads its own bits 0 and 1, which come from inside the byte for c < 4).
+  let h0 = v128.load(p, 16), h1 = v128.load(p, 32);
+  const b4 = i8x16.splat(0x10);
+  let s = i32x4.splat(0);
+  for (let c: usize = 0; c < 128; c += 32) {
+    const w0 = v128.load(p + 48 + c), w1 = v128.load(p + 64 + c);
+    s = chunk_k4(
+      v128.or(nib_lo(w0), v128.and(i16x8.shl(h0, 4), b4)), v128.or(nib_lo(w1), v128.and(i16x8.shl(h1, 4), b4)),
+      v128.or(nib_hi(w0), v128.and(i16x8.shl(h0, 3), b4)), v128.or(nib_hi(w1), v128.and(i16x8.shl(h1, 3), b4)),
+      xb + (c << 1), lane0(sc), lane1(sc), s);
+    sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1);
+    h0 = i16x8.shr_u(h0, 2); h1 = i16x8.shr_u(h1, 2);
+  }
+  return finish_k4(p, s, i16x8.extend_high_i8x16_u(sm), bsub, dx, a);
+}
+
+/** Rows [0, nrows) of W (`rb` bytes apart) . x -> y[0 .. nrows), one token. */
+export function dot4_q5_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  const nb = cols >> 8;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  for (let r = 0; r < nrows; r++) {
+    const wr = w + <usize>r * rb;
+    let a = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      a = blk_q5_K(wr + <usize>b * 176, x + (<usize>b << 8), bsums32(xs + (<usize>b << 6)), load<f32>(xd + (<usize>b << 2)), a);
+    }
+    store<f32>(y + (<usize>r << 2), hsum(a));
+  }
+}
+
+// ------------------------------------------------------------------------------------------ Q6_K
+// Block (210 bytes): ql[128] | qh[64] | i8 scales[16] | f16 d. Half h (128 weights) uses ql[64h..],
+// qh[32h..], scales[8h..]; its weight 32k + l (l < 32) has q = 4 bits of ql | 2 bits of qh << 4 (0..63)
+// and scale 8h + 2k + l/16, so every 16 weights share one int8 scale and one bsum. w = d*sc*(q - 32):
+//   d*dx * (sum_g sc_g * (q . x)_g  -  32 * sum_g sc_g * bsums[g]).
+
+/** 16 weights: q from ql (low or high nibble already taken) and the qh bits at 4..5; one scale. */
+// @ts-ignore: decorator
+@inline function grp_q6(lo4: v128, hi2: v128, xp: usize, sc: v128, s: v128): v128 {
+  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(v128.or(lo4, v128.and(hi2, i8x16.splat(0x30))), xp), sc));
+}
+
+// @ts-ignore: decorator
+@inline function blk_q6_K(p: usize, xb: usize, bs0: v128, bs1: v128, dx: f32, a: v128): v128 {
+  const sv = v128.load(p, 192);
+  const off = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(sv), bs0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(sv), bs1));
+  let s = i32x4.sub(i32x4.splat(0), i32x4.shl(off, 5));
+  // Step (h, j) takes 16 bytes of ql at 64h+16j and 64h+32+16j and of qh at 32h+16j: weights
+  // 128h + 32k + 16j + l (k < 4, l < 16), scales 8h + 2k + j. sc holds the step's four scales in
+  // lanes 0..3 and the next step's in 4..7; sn the two steps after.
+  const so = i8x16.shuffle(sv, sv, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+  let sc = i16x8.extend_low_i8x16_s(so), sn = i16x8.extend_high_i8x16_s(so);
+  for (let h: usize = 0; h < 2; h++) {
+    for (let j: usize = 0; j < 32; j += 16) {
+      const ql = p + (h << 6) + j, qh = p + 128 + (h << 5) + j, xp = xb + (h << 7) + j;
+      const qa = v128.load(ql), qb = v128.load(ql, 32), hb = v128.load(qh);
+      s = grp_q6(nib_lo(qa), i16x8.shl(hb, 4), xp, lane0(sc), s);
+      s = grp_q6(nib_lo(qb), i16x8.shl(hb, 2), xp + 32, lane1(sc), s);
+      s = grp_q6(nib_hi(qa), hb, xp + 64, lane2(sc), s);
+      s = grp_q6(nib_hi(qb), i16x8.shr_u(hb, 2), xp + 96, lane3(sc), s);
+      sc = v128.shuffle<i16>(sc, sn, 4, 5, 6, 7, 8, 9, 10, 11);
+      sn = v128.shuffle<i16>(sn, sn, 4, 5, 6, 7, 4, 5, 6, 7);
+    }
+  }
+  return f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(h2f_lut(load<u16>(p, 208)) * dx)));
+}
+
+/** Rows [0, nrows) of W (`rb` bytes apart) . x -> y[0 .. nrows), one token. */
+export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  const nb = cols >> 8;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  for (let r = 0; r < nrows; r++) {
+    const wr = w + <usize>r * rb;
+    let a = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      const bp = xs + (<usize>b << 6);
+      const bs0 = i16x8.narrow_i32x4_s(v128.load(bp), v128.load(bp, 16));
+      const bs1 = i16x8.narrow_i32x4_s(v128.load(bp, 32), v128.load(bp, 48));
+      a = blk_q6_K(wr + <usize>b * 210, x + (<usize>b << 8), bs0, bs1, load<f32>(xd + (<usize>b << 2)), a);
+    }
+    store<f32>(y + (<usize>r << 2), hsum(a));
+  }
+}

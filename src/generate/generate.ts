@@ -25,6 +25,8 @@ export interface GenerateOptions extends SamplingOptions {
   infill?: boolean;
   /** Positions 0..startPos-1 of the KV cache already hold promptTokens[0..startPos) (prompt cache). */
   startPos?: number;
+  /** The KV cache sequence to use (default 0). */
+  seq?: number;
 }
 
 export type StopReason = "eos" | "stop-token" | "stop-string" | "max-tokens" | "context" | "aborted";
@@ -50,11 +52,15 @@ export interface GenerationResult {
   text: string;
   stopReason: StopReason;
   timings: Timings;
+  /** The tokens the KV cache now holds at positions 0..n-1 (prompt + generated tokens that were fed back). */
+  cached: number[];
 }
 
 export interface Generation extends AsyncIterable<GenerationStep> {
-  /** Resolves when generation ends (consumes the iterator if nobody else does). */
-  readonly result: Promise<GenerationResult>;
+  /** Awaiting it runs the generation to its end (consuming the iterator if nobody iterates it). */
+  readonly result: PromiseLike<GenerationResult>;
+  /** Settles when the generation ends, without driving it. */
+  readonly settled: Promise<GenerationResult>;
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
@@ -96,7 +102,9 @@ export function generate(model: LlamaModel, tokenizer: Tokenizer, promptTokens: 
     let text = "", emitted = 0;
     let stopReason: StopReason = "max-tokens";
     const t0 = performance.now();
-    let logits = model.prefill(promptTokens.slice(startPos), startPos, "last");
+    const seq = o.seq ?? 0;
+    let fed = 0; // generated tokens fed back through the model (and so in the cache)
+    let logits = model.prefill(promptTokens.slice(startPos), startPos, "last", seq);
     const t1 = performance.now();
     let pos = promptTokens.length;
     while (tokens.length < maxTokens) {
@@ -118,7 +126,8 @@ export function generate(model: LlamaModel, tokenizer: Tokenizer, promptTokens: 
       if (stopReason === "stop-string") break;
       if (tokens.length >= maxTokens) break;
       if (pos >= ctx) { stopReason = "context"; break; }
-      logits = model.forward([tok], pos++, "last");
+      logits = model.forward([tok], pos++, "last", seq);
+      fed++;
       await tick();
     }
     if (stopReason !== "stop-string") {
@@ -128,7 +137,7 @@ export function generate(model: LlamaModel, tokenizer: Tokenizer, promptTokens: 
     const t2 = performance.now();
     const genTokens = tokens.length;
     resolveResult({
-      promptTokens, tokens, text, stopReason,
+      promptTokens, tokens, text, stopReason, cached: [...promptTokens, ...tokens.slice(0, fed)],
       timings: {
         promptTokens: promptTokens.length - startPos, promptMs: t1 - t0, genTokens, genMs: t2 - t1,
         promptTokensPerSecond: (promptTokens.length - startPos) / ((t1 - t0) / 1000),
@@ -148,11 +157,12 @@ export function generate(model: LlamaModel, tokenizer: Tokenizer, promptTokens: 
     } as AsyncGenerator<GenerationStep>;
     return iter;
   };
+  const drain = () => {
+    if (!iter) void (async () => { try { for await (const _ of { [Symbol.asyncIterator]: start }) { /* drain */ } } catch { /* in result */ } })();
+  };
   return {
     [Symbol.asyncIterator]: start,
-    get result() {
-      if (!iter) void (async () => { try { for await (const _ of { [Symbol.asyncIterator]: start }) { /* drain */ } } catch { /* in result */ } })();
-      return result;
-    },
+    result: { then: (ok, fail) => { drain(); return result.then(ok, fail); } },
+    settled: result,
   };
 }

@@ -23,7 +23,7 @@ export const OPS: OpSpec[] = [
   { fn: "rmsnorm", nargs: 7, split: [5, 6], align: 1, floats: [4] },
   { fn: "rope", nargs: 7, split: [5, 6], align: 1 },
   { fn: "silu_mul", nargs: 5, split: [3, 4], align: 4 },
-  { fn: "attention", nargs: 13, split: [11, 12], align: 1, scratch: 5 },
+  { fn: "attention", nargs: 11, split: [9, 10], align: 1, scratch: 4 },
   { fn: "quantize_q8_K", nargs: 6, split: [4, 5], align: 1 },
 ];
 export const OP_INDEX = new Map(OPS.map((o, i) => [o.fn, i]));
@@ -63,5 +63,5 @@ export function runShare(ks: KernelExports[], ctl: Int32Array, ctlf: Float32Arra
   args[spec.split[0]] = a;
   args[spec.split[1]] = b;
   if (spec.scratch !== undefined) args[spec.scratch] += tid * ctl[CTL_SCRATCH_STRIDE];
-  (k[spec.fn] as (...a: number[]) => void)(...args);
+  (k[spec.fn] as (...a: number[]) => void).apply(k, args);
 }

@@ -176,11 +176,12 @@ export class RefKernels implements KernelExports {
     } else this.f32v(dst, n).set(s);
   }
 
-  attention(q: number, qStride: number, kc: number, vc: number, out: number, scores: number,
-    headDim: number, nHeads: number, nKV: number, posBase: number, f16: number, j0: number, j1: number): void {
+  attention(q: number, qStride: number, info: number, out: number, scores: number,
+    headDim: number, nHeads: number, nKV: number, f16: number, j0: number, j1: number): void {
     const kvDim = nKV * headDim;
     const group = nHeads / nKV;
     const h16 = new Uint16Array(this.memory.buffer), w32 = new Float32Array(this.memory.buffer);
+    const inf = new DataView(this.memory.buffer);
     const kvAt = (base: number, pos: number, kvh: number, d: number): number => {
       const idx = pos * kvDim + kvh * headDim + d;
       return f16 ? halfToFloat(h16[base / 2 + idx]) : w32[base / 4 + idx];
@@ -189,7 +190,8 @@ export class RefKernels implements KernelExports {
       const t = Math.floor(j / nHeads), h = j % nHeads, kvh = Math.floor(h / group);
       const qh = this.f32v(q + (t * qStride + h * headDim) * 4, headDim);
       const oh = this.f32v(out + (t * qStride + h * headDim) * 4, headDim);
-      const npos = posBase + t + 1;
+      const kc = inf.getUint32(info + t * 12, true), vc = inf.getUint32(info + t * 12 + 4, true);
+      const npos = inf.getInt32(info + t * 12 + 8, true);
       const s = new Float64Array(npos);
       let mx = -Infinity;
       for (let i = 0; i < npos; i++) {

@@ -27,8 +27,9 @@ export interface KernelExports {
   silu_mul(g: number, u: number, out: number, i0: number, i1: number): void;
   add(y: number, x: number, n: number): void;
   store_kv(src: number, dst: number, n: number, f16: number): void;
-  attention(q: number, qStride: number, kc: number, vc: number, out: number, scores: number,
-    headDim: number, nHeads: number, nKV: number, posBase: number, f16: number, j0: number, j1: number): void;
+  /** `info`: per token i32 (K cache ptr, V cache ptr, positions seen); see as/ops.ts. */
+  attention(q: number, qStride: number, info: number, out: number, scores: number,
+    headDim: number, nHeads: number, nKV: number, f16: number, j0: number, j1: number): void;
   f2h(x: number): number;
   heap_base(): number;
 }

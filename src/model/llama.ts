@@ -26,6 +26,8 @@ export interface LoadOptions {
   /** Tokens per forward chunk (default 64). */
   batch?: number;
   kvType?: KVType;
+  /** Independent KV caches (sessions, parallel samples); default 1. */
+  nSeq?: number;
   threads?: number;
   backend?: Backend;
   variant?: KernelVariant;
@@ -60,6 +62,9 @@ export class LlamaModel {
 
   get nThreads(): number { return this.exec.nThreads; }
 
+  /** Number of independent KV cache sequences. */
+  get nSeq(): number { return this.plan.nSeq; }
+
   static async load(file: ModelFile, opts: LoadOptions = {}): Promise<LlamaModel> {
     const c0 = file.config;
     const config: ModelConfig = { ...c0, ropeTheta: opts.ropeTheta ?? c0.ropeTheta, ropeScale: opts.ropeScale ?? c0.ropeScale };
@@ -85,7 +90,9 @@ export class LlamaModel {
     const heapBase = instantiateKernels(compileKernels(variant), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).heap_base();
 
     // 2. Plan the memories, and check that they fit before allocating anything.
-    const plan = planModel(config, file.tensors, { ctx, batch, kvType, nThreads, heapBase, maxShardBytes: opts.maxShardBytes });
+    const nSeq = opts.nSeq ?? 1;
+    if (!(Number.isInteger(nSeq) && nSeq >= 1)) throw new UserError(`the number of sequences must be a whole number >= 1, got ${nSeq}`);
+    const plan = planModel(config, file.tensors, { ctx, batch, kvType, nThreads, heapBase, nSeq, maxShardBytes: opts.maxShardBytes });
     const avail = availableMemory();
     if (avail !== undefined && plan.totalBytes > avail) {
       throw new UserError(`${file.path}: needs ${gb(plan.totalBytes)} (weights ${gb(plan.weightBytes)}, KV cache ${gb(plan.kvBytes)} for ${ctx} tokens) but only ${gb(avail)} is available; try a smaller --ctx or --kv f16`);
@@ -155,18 +162,32 @@ export class LlamaModel {
   }
 
   /**
-   * Process `tokens` at positions pos..pos+T-1 (T <= batch) and return logits: of the last token
-   * ([vocab]), of every token ([T][vocab]) or none.
+   * Process `tokens` of sequence `seq` at positions pos..pos+T-1 (T <= batch) and return logits: of
+   * the last token ([vocab]), of every token ([T][vocab]) or none.
    */
-  forward(tokens: ArrayLike<number>, pos: number, want: LogitsWanted = "last"): Float32Array {
+  forward(tokens: ArrayLike<number>, pos: number, want: LogitsWanted = "last", seq = 0): Float32Array {
+    const T = tokens.length;
+    return this.forwardBatch(tokens, new Array(T).fill(seq), Array.from({ length: T }, (_, t) => pos + t), want);
+  }
+
+  /**
+   * The general step: token t belongs to sequence seqs[t] at position positions[t]. Tokens of one
+   * sequence must come in increasing positions; its cache must already hold the earlier positions.
+   * Several sequences in one call decode as a batch (matrix-matrix products over the rows).
+   */
+  forwardBatch(tokens: ArrayLike<number>, seqs: ArrayLike<number>, positions: ArrayLike<number>, want: LogitsWanted = "last"): Float32Array {
     if (this.closed) throw new Error("model is closed");
     const c = this.config, T = tokens.length;
     if (T < 1 || T > this.batch) throw new Error(`forward takes 1..${this.batch} tokens, got ${T}`);
-    if (pos < 0 || pos + T > this.ctx) throw new UserError(`positions ${pos}..${pos + T - 1} are past the context of ${this.ctx} tokens (set --ctx)`);
+    for (let t = 0; t < T; t++) {
+      if (!(positions[t] >= 0 && positions[t] < this.ctx)) throw new UserError(`position ${positions[t]} is past the context of ${this.ctx} tokens (set --ctx)`);
+      if (!(seqs[t] >= 0 && seqs[t] < this.plan.nSeq)) throw new Error(`sequence ${seqs[t]} does not exist (the model has ${this.plan.nSeq})`);
+    }
     const { dim, headDim, nHeads, nKVHeads: nKV, ffnDim: ffn } = c;
     const kvDim = nKV * headDim;
     const eb = this.kvType === "f16" ? 2 : 4;
     const shards = this.plan.shards;
+    const seqBytes = this.plan.seqBytes;
 
     // token embeddings -> x [T][dim] of the first shard
     {
@@ -180,12 +201,13 @@ export class LlamaModel {
     }
     // RoPE cos/sin for these positions, [T][headDim]
     const cs = new Float32Array(T * headDim);
-    ropeTable(cs, pos, T, headDim, c.ropeTheta, c.ropeScale);
+    ropeTable(cs, positions, headDim, c.ropeTheta, c.ropeScale);
 
     for (let si = 0; si < shards.length; si++) {
       const b = shards[si].buffers, mem = this.memories[si];
       if (si > 0) new Float32Array(mem.buffer, b.x, T * dim).set(new Float32Array(this.memories[si - 1].buffer, shards[si - 1].buffers.x, T * dim));
       new Float32Array(mem.buffer, b.cs, T * headDim).set(cs);
+      const info = new Int32Array(mem.buffer, b.info, T * 3);
       const split = (fn: keyof KernelExports, ...a: number[]) => (T === 1 ? this.direct(si, fn, ...a) : this.run(si, fn, ...a));
 
       for (const l of shards[si].layers) {
@@ -200,13 +222,15 @@ export class LlamaModel {
         // RoPE on q and k (adjacent pairs)
         split("rope", b.q, dim, nHeads, headDim, b.cs, 0, T);
         split("rope", b.k, kvDim, nKV, headDim, b.cs, 0, T);
-        // append k, v to the cache at positions pos..pos+T-1                  [ctx][kvDim]
+        // append each token's k, v to its sequence's cache at its position     [nSeq][ctx][kvDim]
         for (let t = 0; t < T; t++) {
-          this.direct(si, "store_kv", b.k + t * kvDim * 4, L.kCache + (pos + t) * kvDim * eb, kvDim, eb === 2 ? 1 : 0);
-          this.direct(si, "store_kv", b.v + t * kvDim * 4, L.vCache + (pos + t) * kvDim * eb, kvDim, eb === 2 ? 1 : 0);
+          const kc = L.kCache + seqs[t] * seqBytes, vc = L.vCache + seqs[t] * seqBytes;
+          this.direct(si, "store_kv", b.k + t * kvDim * 4, kc + positions[t] * kvDim * eb, kvDim, eb === 2 ? 1 : 0);
+          this.direct(si, "store_kv", b.v + t * kvDim * 4, vc + positions[t] * kvDim * eb, kvDim, eb === 2 ? 1 : 0);
+          info[3 * t] = kc; info[3 * t + 1] = vc; info[3 * t + 2] = positions[t] + 1;
         }
-        // causal attention, GQA: xb2 = softmax(q k^T / sqrt(hd)) v           [T][dim]
-        this.run(si, "attention", b.q, dim, L.kCache, L.vCache, b.xb2, b.scores, headDim, nHeads, nKV, pos, eb === 2 ? 1 : 0, 0, T * nHeads);
+        // causal attention, GQA: xb2 = softmax(q k^T / sqrt(hd)) v; token t sees positions 0..pos_t of its sequence
+        this.run(si, "attention", b.q, dim, b.info, b.xb2, b.scores, headDim, nHeads, nKV, eb === 2 ? 1 : 0, 0, T * nHeads);
         // output projection and residual: x += wo . xb2
         this.matmul(si, L.attn_output, input(b.xb2), T, b.xb);
         this.direct(si, "add", b.x, b.xb, T * dim);
@@ -233,19 +257,34 @@ export class LlamaModel {
     return new Float32Array(this.memories[si].buffer, b.logits, n * c.vocabSize).slice();
   }
 
-  /** Feed a whole prompt in batch-sized chunks from `pos`; returns the logits wanted for the last chunk / all tokens. */
-  prefill(tokens: ArrayLike<number>, pos: number, want: LogitsWanted = "last"): Float32Array {
+  /** Feed a whole prompt of sequence `seq` in batch-sized chunks from `pos`; returns the logits wanted. */
+  prefill(tokens: ArrayLike<number>, pos: number, want: LogitsWanted = "last", seq = 0): Float32Array {
     const V = this.config.vocabSize;
     const all = want === "all" ? new Float32Array(tokens.length * V) : undefined;
     let last: Float32Array = new Float32Array(0);
     for (let i = 0; i < tokens.length; i += this.batch) {
       const chunk = Array.prototype.slice.call(tokens, i, Math.min(tokens.length, i + this.batch)) as number[];
       const isLast = i + this.batch >= tokens.length;
-      const out = this.forward(chunk, pos + i, all ? "all" : isLast ? want : "none");
+      const out = this.forward(chunk, pos + i, all ? "all" : isLast ? want : "none", seq);
       if (all) all.set(out, i * V);
       else if (isLast) last = out;
     }
     return all ?? last;
+  }
+
+  /** Copy positions [0, n) of sequence `src`'s KV cache to sequence `dst` (every layer). */
+  copySeq(src: number, dst: number, n: number): void {
+    if (src === dst || n <= 0) return;
+    const bytes = n * this.config.nKVHeads * this.config.headDim * (this.kvType === "f16" ? 2 : 4);
+    const sb = this.plan.seqBytes;
+    this.plan.shards.forEach((s, si) => {
+      const u8 = new Uint8Array(this.memories[si].buffer);
+      for (const l of s.layers) {
+        const L = this.plan.layers[l];
+        u8.copyWithin(L.kCache + dst * sb, L.kCache + src * sb, L.kCache + src * sb + bytes);
+        u8.copyWithin(L.vCache + dst * sb, L.vCache + src * sb, L.vCache + src * sb + bytes);
+      }
+    });
   }
 
   async close(): Promise<void> {

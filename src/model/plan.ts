@@ -20,8 +20,10 @@ import { UserError } from "../util/errors.js";
 export type KVType = "f16" | "f32";
 
 export interface PlanOptions {
-  /** Context length: KV cache positions. */
+  /** Context length: KV cache positions per sequence. */
   ctx: number;
+  /** KV cache sequences ("slots"): independent caches for sessions or parallel samples (default 1). */
+  nSeq?: number;
   /** Most tokens one forward call processes (prefill chunk). */
   batch: number;
   kvType: KVType;
@@ -55,6 +57,7 @@ export interface ShardBuffers {
   hb2: number; // [B][ffn]
   act: Record<Exclude<ActivationFormat, "f32">, number>; // quantised activations [B][stride(max(dim, ffn))]
   cs: number; // RoPE cos/sin [B][headDim]
+  info: number; // attention: per token i32 (K cache ptr, V cache ptr, positions seen) [B][3]
   scores: number; // attention scratch [threads][ctx]
   logits: number; // [B][vocab], last shard only (0 elsewhere)
 }
@@ -62,7 +65,7 @@ export interface ShardBuffers {
 export interface LayerPlan {
   attn_norm: PlacedWeight; attn_q: PlacedWeight; attn_k: PlacedWeight; attn_v: PlacedWeight;
   attn_output: PlacedWeight; ffn_norm: PlacedWeight; ffn_gate: PlacedWeight; ffn_up: PlacedWeight; ffn_down: PlacedWeight;
-  /** KV cache rows: [ctx][kvDim] of kvType. */
+  /** KV caches: [nSeq][ctx][kvDim] of kvType; sequence s starts at kCache + s * seqBytes. */
   kCache: number;
   vCache: number;
 }
@@ -84,6 +87,9 @@ export interface ModelPlan {
   totalBytes: number;
   weightBytes: number;
   kvBytes: number;
+  /** Bytes of one sequence's K (or V) cache in one layer: ctx * kvDim * element size. */
+  seqBytes: number;
+  nSeq: number;
 }
 
 const LAYER_TENSORS = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"] as const;
@@ -100,7 +106,9 @@ function weightOf(name: string, t: ModelTensor): Omit<PlacedWeight, "ptr"> {
 export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTensor>, o: PlanOptions): ModelPlan {
   const kvDim = c.nKVHeads * c.headDim;
   const eb = o.kvType === "f16" ? 2 : 4;
-  const kvLayerBytes = 2 * o.ctx * kvDim * eb;
+  const nSeq = o.nSeq ?? 1;
+  const seqBytes = o.ctx * kvDim * eb;
+  const kvLayerBytes = 2 * nSeq * seqBytes;
   const maxShard = Math.min(o.maxShardBytes ?? MAX_SHARD, MAX_SHARD);
   const tensor = (name: string): ModelTensor => {
     const t = tensors.get(name);
@@ -115,7 +123,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
 
   // Activation buffers per shard (the last one adds the logits).
   const B = o.batch, wide = Math.max(c.dim, c.ffnDim);
-  const actBytes = 4 * B * (4 * c.dim + 2 * kvDim + 2 * c.ffnDim + c.headDim) + B * activationStride("q8_0", wide)
+  const actBytes = 4 * B * (4 * c.dim + 2 * kvDim + 2 * c.ffnDim + c.headDim + 3) + B * activationStride("q8_0", wide)
     + B * activationStride("q8_K", Math.ceil(wide / 256) * 256) + 4 * o.nThreads * o.ctx + 65536 * 4 + 64 * 16 + o.heapBase;
   const logitBytes = 4 * B * c.vocabSize;
 
@@ -149,7 +157,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
     };
     for (const l of group) {
       const p = Object.fromEntries(LAYER_TENSORS.map((n) => [n, place(`blk.${l}.${n}.weight`)])) as Record<(typeof LAYER_TENSORS)[number], PlacedWeight>;
-      layers[l] = { ...p, kCache: arena.alloc(`blk.${l}.k_cache`, o.ctx * kvDim * eb), vCache: arena.alloc(`blk.${l}.v_cache`, o.ctx * kvDim * eb) };
+      layers[l] = { ...p, kCache: arena.alloc(`blk.${l}.k_cache`, nSeq * seqBytes), vCache: arena.alloc(`blk.${l}.v_cache`, nSeq * seqBytes) };
     }
     if (last) {
       tokenEmbd = place("token_embd.weight");
@@ -165,6 +173,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
         q8_K: arena.alloc("act q8_K", B * activationStride("q8_K", Math.ceil(wide / 256) * 256)),
       },
       cs: f("rope cos/sin", B * c.headDim),
+      info: f("attention info", B * 3),
       scores: f("attention scores", o.nThreads * o.ctx),
       logits: last ? f("logits", B * c.vocabSize) : 0,
     };
@@ -174,7 +183,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
   const totalBytes = shards.reduce((a, s) => a + s.arena.pages * PAGE, 0);
   return {
     shards, layers, tokenEmbd: tokenEmbd!, outputNorm: outputNorm!, output: output!,
-    totalBytes, weightBytes, kvBytes: c.nLayers * kvLayerBytes,
+    totalBytes, weightBytes, kvBytes: c.nLayers * kvLayerBytes, seqBytes, nSeq,
   };
 }
 

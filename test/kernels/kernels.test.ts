@@ -172,8 +172,14 @@ for (const variant of variants) {
       const o1 = s.alloc(nTok * nHeads * headDim * 4), o2 = s.alloc(nTok * nHeads * headDim * 4);
       const sc = s.alloc(npos * 4);
       const qs = nHeads * headDim;
-      s.k.attention(q, qs, kc, vc, o1, sc, headDim, nHeads, nKV, posBase, f16, 0, nTok * nHeads);
-      s.ref.attention(q, qs, kc, vc, o2, sc, headDim, nHeads, nKV, posBase, f16, 0, nTok * nHeads);
+      // per token (K ptr, V ptr, positions seen): a causal chunk of one sequence, except that the
+      // last token belongs to another "sequence" whose cache starts 3 positions later and is shorter
+      const info = s.alloc(nTok * 12);
+      const iv = new Int32Array(s.memory.buffer, info, nTok * 3);
+      for (let t = 0; t < nTok; t++) iv.set([kc, vc, posBase + t + 1], t * 3);
+      iv.set([kc + 3 * kvDim * eb, vc + 3 * kvDim * eb, 17], (nTok - 1) * 3);
+      s.k.attention(q, qs, info, o1, sc, headDim, nHeads, nKV, f16, 0, nTok * nHeads);
+      s.ref.attention(q, qs, info, o2, sc, headDim, nHeads, nKV, f16, 0, nTok * nHeads);
       const a = new Float32Array(s.memory.buffer, o1, nTok * qs), b = new Float32Array(s.memory.buffer, o2, nTok * qs);
       assert.ok(maxRelErr(a, b, 1) < 2e-6, `max error ${maxRelErr(a, b, 1)}`);
     });

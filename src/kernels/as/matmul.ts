@@ -113,69 +113,88 @@ function dot4_f16(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32
   if (nrows > 3) store<f32>(y + 12, s3);
 }
 
-// ------------------------------------------------------------------------------------------ Q8_0
-// Block: f16 d, i8 q[32] (34 bytes). Block dot with Q8 activations: d_w * d_x * sum(q_w * q_x).
+// ------------------------------------------------------------------------------------ Q8 helpers
+
+/** [sum(a), sum(b), sum(c), sum(d)] of four i32x4 (a 4x4 transpose-add). */
+// @ts-ignore: decorator
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7)); // a02 b02 a13 b13
+  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** The f16 scales of block b in four rows `rb` apart (via the table), as f32x4. */
+// @ts-ignore: decorator
+@inline function scales4(p: usize, rb: usize): v128 {
+  let v = f32x4.splat(h2f_lut(load<u16>(p)));
+  v = f32x4.replace_lane(v, 1, h2f_lut(load<u16>(p + rb)));
+  v = f32x4.replace_lane(v, 2, h2f_lut(load<u16>(p + 2 * rb)));
+  return f32x4.replace_lane(v, 3, h2f_lut(load<u16>(p + 3 * rb)));
+}
 
 // @ts-ignore: decorator
-@inline function blk_q8_0(p: usize, xl0: v128, xh0: v128, xl1: v128, xh1: v128, dx: f32, a: v128): v128 {
+@inline function store4(y: usize, acc: v128, nrows: i32): void {
+  if (nrows == 4) { v128.store(y, acc); return; }
+  store<f32>(y, f32x4.extract_lane(acc, 0));
+  if (nrows > 1) store<f32>(y + 4, f32x4.extract_lane(acc, 1));
+  if (nrows > 2) store<f32>(y + 8, f32x4.extract_lane(acc, 2));
+}
+
+// ------------------------------------------------------------------------------------------ Q8_0
+// Block: f16 d, i8 q[32] (34 bytes). Block dot with Q8 activations: d_w * d_x * sum(q_w * q_x).
+// The four rows' integer sums of a block are reduced into one vector, converted and scaled at once.
+
+// @ts-ignore: decorator
+@inline function isum_q8_0(p: usize, xl0: v128, xh0: v128, xl1: v128, xh1: v128): v128 {
   const q0 = v128.load(p + 2), q1 = v128.load(p + 18);
   let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q0), xl0);
   s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q0), xh0));
   s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q1), xl1));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q1), xh1));
-  return f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(h2f_lut(load<u16>(p)) * dx)));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q1), xh1));
 }
 
 function dot4_q8_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const xb = x + (<usize>b << 5);
     const x0 = v128.load(xb), x1 = v128.load(xb + 16);
     const xl0 = i16x8.extend_low_i8x16_s(x0), xh0 = i16x8.extend_high_i8x16_s(x0);
     const xl1 = i16x8.extend_low_i8x16_s(x1), xh1 = i16x8.extend_high_i8x16_s(x1);
-    const dx = load<f32>(xd + (<usize>b << 2));
     const p = w + <usize>b * 34;
-    a0 = blk_q8_0(p, xl0, xh0, xl1, xh1, dx, a0);
-    a1 = blk_q8_0(p + rb, xl0, xh0, xl1, xh1, dx, a1);
-    a2 = blk_q8_0(p + 2 * rb, xl0, xh0, xl1, xh1, dx, a2);
-    a3 = blk_q8_0(p + 3 * rb, xl0, xh0, xl1, xh1, dx, a3);
+    const s = hsum4(isum_q8_0(p, xl0, xh0, xl1, xh1), isum_q8_0(p + rb, xl0, xh0, xl1, xh1),
+      isum_q8_0(p + 2 * rb, xl0, xh0, xl1, xh1), isum_q8_0(p + 3 * rb, xl0, xh0, xl1, xh1));
+    const d = f32x4.mul(scales4(p, rb), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
   }
-  store<f32>(y, hsum(a0));
-  if (nrows > 1) store<f32>(y + 4, hsum(a1));
-  if (nrows > 2) store<f32>(y + 8, hsum(a2));
-  if (nrows > 3) store<f32>(y + 12, hsum(a3));
+  store4(y, acc, nrows);
 }
 
 // ------------------------------------------------------------------------------------------ Q4_0
 // Block: f16 d, u8 qs[16] (18 bytes); weight j = low nibble of qs[j], weight j+16 = high nibble,
-// value d * (nibble - 8). We dot the unsigned nibbles with the activations and subtract 8 * sum(q_x),
-// which starts each block's integer accumulator (`corr`).
+// value d * (nibble - 8). We dot the unsigned nibbles with the activations and subtract 8 * sum(q_x)
+// once per block for all four rows (the rows share the activations).
 
 // @ts-ignore: decorator
-@inline function blk_q4_0(p: usize, x0: v128, x1: v128, xl0: v128, xh0: v128, xl1: v128, xh1: v128, corr: v128, dx: f32, a: v128): v128 {
+@inline function isum_q4_0(p: usize, x0: v128, x1: v128, xl0: v128, xh0: v128, xl1: v128, xh1: v128): v128 {
   const q = v128.load(p + 2);
   const lo = v128.and(q, i8x16.splat(0x0f));
   const hi = i8x16.shr_u(q, 4);
-  let s: v128;
   if (ASC_FEATURE_RELAXED_SIMD) {
-    s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, lo, corr);
-    s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, hi, s);
-  } else {
-    s = i32x4.add(corr, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), xl0));
-    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), xh0));
-    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), xl1));
-    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), xh1));
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, lo, i32x4.splat(0)));
   }
-  return f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(h2f_lut(load<u16>(p)) * dx)));
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), xl0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), xh0));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), xl1));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), xh1));
 }
 
 function dot4_q4_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
   const xs = xd + (<usize>nb << 2);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const xb = x + (<usize>b << 5);
     const x0 = v128.load(xb), x1 = v128.load(xb + 16);
@@ -184,18 +203,52 @@ function dot4_q4_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i3
       xl0 = i16x8.extend_low_i8x16_s(x0); xh0 = i16x8.extend_high_i8x16_s(x0);
       xl1 = i16x8.extend_low_i8x16_s(x1); xh1 = i16x8.extend_high_i8x16_s(x1);
     }
-    const corr = i32x4.replace_lane(i32x4.splat(0), 0, -8 * load<i32>(xs + (<usize>b << 2)));
-    const dx = load<f32>(xd + (<usize>b << 2));
     const p = w + <usize>b * 18;
-    a0 = blk_q4_0(p, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a0);
-    a1 = blk_q4_0(p + rb, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a1);
-    a2 = blk_q4_0(p + 2 * rb, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a2);
-    a3 = blk_q4_0(p + 3 * rb, x0, x1, xl0, xh0, xl1, xh1, corr, dx, a3);
+    let s = hsum4(isum_q4_0(p, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + rb, x0, x1, xl0, xh0, xl1, xh1),
+      isum_q4_0(p + 2 * rb, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + 3 * rb, x0, x1, xl0, xh0, xl1, xh1));
+    s = i32x4.sub(s, i32x4.splat(8 * load<i32>(xs + (<usize>b << 2))));
+    const d = f32x4.mul(scales4(p, rb), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
   }
-  store<f32>(y, hsum(a0));
-  if (nrows > 1) store<f32>(y + 4, hsum(a1));
-  if (nrows > 2) store<f32>(y + 8, hsum(a2));
-  if (nrows > 3) store<f32>(y + 12, hsum(a3));
+  store4(y, acc, nrows);
+}
+
+// --------------------------------------------------------------- Q4_0, 4 rows x 4 tokens (relaxed)
+// Prefill: the four rows' nibbles of a block are unpacked once and used for four tokens.
+
+// @ts-ignore: decorator
+@inline function rdot(x0: v128, lo: v128, x1: v128, hi: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, lo, i32x4.splat(0)));
+}
+
+// @ts-ignore: decorator
+@inline function step4_q4_0(xt: usize, xo: usize, dOff: usize, sOff: usize, ws: v128,
+  l0: v128, h0: v128, l1: v128, h1: v128, l2: v128, h2: v128, l3: v128, h3: v128, acc: v128): v128 {
+  const x0 = v128.load(xt + xo), x1 = v128.load(xt + xo + 16);
+  let s = hsum4(rdot(x0, l0, x1, h0), rdot(x0, l1, x1, h1), rdot(x0, l2, x1, h2), rdot(x0, l3, x1, h3));
+  s = i32x4.sub(s, i32x4.splat(8 * load<i32>(xt + sOff)));
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(ws, f32x4.splat(load<f32>(xt + dOff)))));
+}
+
+/** Four rows (rb apart) x four tokens (xs bytes apart) of Q4_0; y rows of 4 floats, ys bytes apart. */
+function mm4x4_q4_0(w: usize, rb: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 5;
+  const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
+  const m = i8x16.splat(0x0f);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 18;
+    const q0 = v128.load(p + 2), q1 = v128.load(p + rb + 2), q2 = v128.load(p + 2 * rb + 2), q3 = v128.load(p + 3 * rb + 2);
+    const l0 = v128.and(q0, m), h0 = i8x16.shr_u(q0, 4), l1 = v128.and(q1, m), h1 = i8x16.shr_u(q1, 4);
+    const l2 = v128.and(q2, m), h2 = i8x16.shr_u(q2, 4), l3 = v128.and(q3, m), h3 = i8x16.shr_u(q3, 4);
+    const ws = scales4(p, rb);
+    const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
+    a0 = step4_q4_0(x, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a0);
+    a1 = step4_q4_0(x + xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a1);
+    a2 = step4_q4_0(x + 2 * xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a2);
+    a3 = step4_q4_0(x + 3 * xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a3);
+  }
+  v128.store(y, a0); v128.store(y + ys, a1); v128.store(y + 2 * ys, a2); v128.store(y + 3 * ys, a3);
 }
 
 // ------------------------------------------------------------------------------------- drivers
@@ -229,7 +282,14 @@ export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i3
     for (let r = r0; r < r1; r += 4) {
       const nrows = min(4, r1 - r);
       const wr = w + <usize>r * rb;
-      for (let t = t0; t < t1; t++) {
+      let t = t0;
+      if (ASC_FEATURE_RELAXED_SIMD && kind == KIND_Q4_0 && nrows == 4) {
+        for (; t + 4 <= t1; t += 4) {
+          mm4x4_q4_0(wr, rb, x + <usize>t * <usize>xStride, <usize>xStride, cols,
+            y + ((<usize>t * <usize>yStride + <usize>r) << 2), <usize>yStride << 2);
+        }
+      }
+      for (; t < t1; t++) {
         const xt = x + <usize>t * <usize>xStride;
         const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
         if (nrows == 4) dot4(kind, wr, rb, xt, cols, yt, 4);

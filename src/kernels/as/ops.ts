@@ -111,14 +111,16 @@ export function store_kv(src: usize, dst: usize, n: i32, f16: bool): void {
 }
 
 /**
- * Causal attention with grouped K/V heads, for work items j in [j0, j1) of nTok*nHeads
- * (token t = j / nHeads, head h = j % nHeads). Query t sits at position posBase + t and sees
- * cache positions 0..posBase+t. q and out are f32 [nTok][qStride]; the K/V caches hold one row of
- * kvDim = nKV*headDim values per position (f16 or f32). `scores` is per-thread scratch of f32
- * [posBase+nTok]. Head h reads K/V head h / (nHeads/nKV).
+ * Attention with grouped K/V heads, for work items j in [j0, j1) of nTok*nHeads (token t = j / nHeads,
+ * head h = j % nHeads). Each token names its own cache: `info` holds per token three i32
+ * (K cache pointer, V cache pointer, number of positions it sees), so one batch can mix tokens of
+ * several sequences; a causal chunk of one sequence is the case where the pointers are shared and the
+ * counts grow by one. Each cache holds rows of kvDim = nKV*headDim values per position (f16 or f32).
+ * q and out are f32 [nTok][qStride]. `scores` is per-thread scratch of f32 [most positions].
+ * Head h reads K/V head h / (nHeads/nKV).
  */
-export function attention(q: usize, qStride: i32, kc: usize, vc: usize, out: usize, scores: usize,
-  headDim: i32, nHeads: i32, nKV: i32, posBase: i32, f16: bool, j0: i32, j1: i32): void {
+export function attention(q: usize, qStride: i32, info: usize, out: usize, scores: usize,
+  headDim: i32, nHeads: i32, nKV: i32, f16: bool, j0: i32, j1: i32): void {
   const kvDim = nKV * headDim;
   const group = nHeads / nKV;
   const eb: usize = f16 ? 2 : 4;
@@ -128,7 +130,8 @@ export function attention(q: usize, qStride: i32, kc: usize, vc: usize, out: usi
     const kvh = h / group;
     const qh = q + ((<usize>t * <usize>qStride + <usize>h * <usize>headDim) << 2);
     const oh = out + ((<usize>t * <usize>qStride + <usize>h * <usize>headDim) << 2);
-    const npos = posBase + t + 1;
+    const kc = <usize>load<u32>(info + <usize>t * 12), vc = <usize>load<u32>(info + <usize>t * 12 + 4);
+    const npos = load<i32>(info + <usize>t * 12 + 8);
     // scores[i] = q . k_i / sqrt(headDim), and their max
     let mx: f32 = -Infinity;
     for (let i = 0; i < npos; i++) {

@@ -38,8 +38,8 @@ export function vocabFromGGUF(g: GGUFFile): VocabSpec {
   if (rawTypes) {
     for (let i = 0; i < n; i++) {
       const t = rawTypes[i];
-      if (t < 1 || t > 6) bad("tokenizer.ggml.token_type", `token ${i} (${JSON.stringify(tokens[i])}) has unknown type ${t} (1..6)`);
-      types[i] = t;
+      if (t < 0 || t > 6) bad("tokenizer.ggml.token_type", `token ${i} (${JSON.stringify(tokens[i])}) has unknown type ${t} (0..6)`);
+      types[i] = t === 0 ? PieceType.NORMAL : t; // 0 = llama.cpp's "undefined": treated as normal
     }
   }
 

@@ -69,7 +69,7 @@ export class Vocab {
     const mergeable = new Map<string, number>();
     for (let id = 0; id < n; id++) {
       const p = pieces[id];
-      if (p.length === 0) throw new FormatError(source, 0, `piece ${id}`, "is empty");
+      if (p.length === 0) continue; // an empty piece (padding in some GGUFs) can never be produced
       if (!this.pieceToId.has(p)) this.pieceToId.set(p, id);
       const t = types[id];
       if ((t === PieceType.NORMAL || t === PieceType.USER_DEFINED || t === PieceType.UNUSED) && !mergeable.has(p)) mergeable.set(p, id);
@@ -106,16 +106,18 @@ export class Vocab {
 
     // 4. The pair table: every split of every mergeable piece into (atom, atom).
     const splits: number[] = [];
+    const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
     for (const [p, id] of mergeable) {
-      const cps = Array.from(p, (c) => c.codePointAt(0)!);
-      if (cps.length < 2) continue;
-      let prefix = "";
-      for (let k = 1; k < cps.length; k++) {
-        prefix += String.fromCodePoint(cps[k - 1]);
-        const suffix = p.slice(prefix.length);
-        const b = k === cps.length - 1 ? atomOfChar(cps[k]) : mergeable.get(suffix) ?? -1;
+      const len = p.length;
+      // k runs over the code-point boundaries inside p (UTF-16 indices, never inside a pair).
+      const firstEnd = isLow(p.charCodeAt(1)) ? 2 : 1;
+      const lastStart = isLow(p.charCodeAt(len - 1)) && len >= 2 ? len - 2 : len - 1;
+      if (firstEnd >= len) continue; // a single character
+      for (let k = firstEnd; k < len; k++) {
+        if (isLow(p.charCodeAt(k))) continue;
+        const b = k === lastStart ? atomOfChar(p.codePointAt(k)!) : mergeable.get(p.substring(k)) ?? -1;
         if (b < 0) continue;
-        const a = k === 1 ? atomOfChar(cps[0]) : mergeable.get(prefix) ?? -1;
+        const a = k === firstEnd ? atomOfChar(p.codePointAt(0)!) : mergeable.get(p.substring(0, k)) ?? -1;
         if (a < 0) continue;
         splits.push(a, b, id);
       }
@@ -164,7 +166,7 @@ export class Vocab {
     this.userFirst = new Set();
     let trie: TrieNode | null = null;
     for (let id = 0; id < n; id++) {
-      if (types[id] !== PieceType.USER_DEFINED) continue;
+      if (types[id] !== PieceType.USER_DEFINED || pieces[id].length === 0) continue;
       trie ??= { next: new Map(), id: -1 };
       let node = trie;
       for (const ch of pieces[id]) {

@@ -176,10 +176,10 @@ export class GGUFFile {
     for (let i = 0; i < nKV; i++) {
       const keyAt = c.pos;
       const key = c.string(`metadata[${i}].key`);
-      if (metadata.has(key)) c.fail(`metadata key "${key}"`, "appears twice", keyAt);
+      if (metadata.has(key)) c.fail(`metadata key ${quote(key)}`, "appears twice", keyAt);
       const typeAt = c.pos;
-      const type = c.u32(`metadata "${key}" type`);
-      metadata.set(key, readValue(c, type, `metadata "${key}"`, typeAt, 0));
+      const type = c.u32(`metadata ${quote(key)} type`);
+      metadata.set(key, readValue(c, type, `metadata ${quote(key)}`, typeAt, 0));
     }
 
     let alignment = GGUF_DEFAULT_ALIGNMENT;
@@ -196,9 +196,9 @@ export class GGUFFile {
     for (let i = 0; i < nTensors; i++) {
       const at = c.pos;
       const name = c.string(`tensor[${i}].name`);
-      if (seen.has(name)) c.fail(`tensor "${name}"`, "appears twice", at);
+      if (seen.has(name)) c.fail(`tensor ${quote(name)}`, "appears twice", at);
       seen.add(name);
-      const f = `tensor "${name}"`;
+      const f = `tensor ${quote(name)}`;
       const nDims = c.u32(`${f} n_dims`);
       if (nDims < 1 || nDims > GGML_MAX_DIMS) c.fail(`${f} n_dims`, `${nDims} dimensions (supported: 1 to ${GGML_MAX_DIMS})`, c.pos - 4);
       const dims: number[] = [];
@@ -227,7 +227,7 @@ export class GGUFFile {
     for (const t of tensors) {
       t.fileOffset = dataOffset + t.offset;
       if (t.fileOffset + t.nbytes > src.size) {
-        c.fail(`tensor "${t.name}" data`, `${typeName(t.type)} [${t.dims.join(", ")}] needs ${t.nbytes} bytes at byte ${t.fileOffset}, past the end of the file (size ${src.size}); the file is truncated`, t.fileOffset);
+        c.fail(`tensor ${quote(t.name)} data`, `${typeName(t.type)} [${t.dims.join(", ")}] needs ${t.nbytes} bytes at byte ${t.fileOffset}, past the end of the file (size ${src.size}); the file is truncated`, Math.min(t.fileOffset, src.size));
       }
     }
     return new GGUFFile(file, version, metadata, tensors, alignment, dataOffset, src.size, src);
@@ -244,7 +244,7 @@ export class GGUFFile {
   }
 
   private bad(key: string, problem: string): never {
-    throw new FormatError(this.name, 0, `metadata "${key}"`, problem);
+    throw new FormatError(this.name, 0, `metadata ${quote(key)}`, problem);
   }
 
   /** A numeric value (any integer or float type; u64/i64 must fit a JS number). */
@@ -312,6 +312,11 @@ export class GGUFFile {
 }
 
 const MAX_NESTING = 8;
+
+/** A name read from a file, quoted (control characters escaped) and cut to 80 characters for messages. */
+export function quote(name: string): string {
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+}
 
 function readValue(c: Cursor, type: number, field: string, typeAt: number, depth: number): GGUFMetaValue {
   switch (type) {

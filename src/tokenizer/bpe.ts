@@ -60,18 +60,23 @@ export class BpeEncoder {
     if (this.cps.length < text.length + 1) this.cps = new Int32Array(text.length + 1 + (text.length >> 2));
     const n = normalizeInto(text, this.norm, dummyPrefix, this.cps);
     if (n > 0) this.encodeCodePoints(n, out);
+    // Scratch space is kept between calls, but not the tens of MB a huge input needed.
+    if (this.cps.length > KEEP) this.cps = new Int32Array(256);
+    if (this.symAtom.length > KEEP) this.reallocSymbols(256);
+    if (this.heap.length > 6 * KEEP) this.heap = new Float64Array(2 * 768);
+  }
+
+  private reallocSymbols(cap: number): void {
+    this.symAtom = new Int32Array(cap);
+    this.symLen = new Int32Array(cap);
+    this.symStart = new Int32Array(cap);
+    this.prev = new Int32Array(cap);
+    this.next = new Int32Array(cap);
   }
 
   /** Make room for `n` symbols. */
   private reserve(n: number): void {
-    if (this.symAtom.length < n) {
-      const cap = n + (n >> 2);
-      this.symAtom = new Int32Array(cap);
-      this.symLen = new Int32Array(cap);
-      this.symStart = new Int32Array(cap);
-      this.prev = new Int32Array(cap);
-      this.next = new Int32Array(cap);
-    }
+    if (this.symAtom.length < n) this.reallocSymbols(n + (n >> 2));
   }
 
   /** Make room for a queue serving `m` symbols: m - 1 initial pairs + 2 per merge. */
@@ -250,5 +255,7 @@ export class BpeEncoder {
 }
 
 const TWO_32 = 4294967296;
+/** Scratch arrays above this many entries are released after the call. */
+const KEEP = 1 << 16;
 /** 2^32 - 1: keys hold (2^32 - 1 - left) so that a smaller left index sorts higher. */
 const LEFT_MASK = 4294967295;

@@ -78,6 +78,9 @@ test(`spm_encode and our tokenizer agree on every line of ≥ ${MIN_FILES} Pytho
   const r = await compare(tok, model, encodeSet);
   assert.ok(r.nFiles >= MIN_FILES, `${r.nFiles} files compared`);
   assert.deepEqual(r.bad, [], `${r.badFiles.size} of ${r.nFiles} files differ`);
+  // The user-defined piece "self" and byte fallback were both exercised.
+  assert.ok(r.want.filter((ids) => ids.includes(tok.id("self")!)).length > 1000);
+  assert.ok(r.want.some((ids) => ids.includes(tok.id("<0x09>")!)), "a tab (byte fallback) somewhere");
   t.diagnostic(`spm agreement: ${r.nFiles} files, ${r.lines.length} lines, ${r.want.reduce((a, w) => a + w.length, 0)} tokens identical`);
   // Every line decodes back to itself.
   const notRoundTrip = r.lines.filter((l, i) => tok.decode(r.want[i]) !== l);
@@ -124,7 +127,11 @@ test("variant: UNUSED pieces are resegmented exactly like SentencePiece", async 
   const tok = Tokenizer.fromSentencePieceModel(readFileSync(path), path);
   const r = await compare(tok, path, encodeSet.slice(0, 400));
   assert.deepEqual(r.bad, []);
-  assert.ok(r.want.some((ids) => ids.some((id) => types.has(id))) === false, "UNUSED ids must not be emitted after resegmentation");
+  // The variant must really change things: many lines tokenize differently than with the
+  // base model, and no UNUSED id survives resegmentation.
+  const changed = r.lines.filter((l, i) => base.encode(l).join(" ") !== r.want[i].join(" ")).length;
+  assert.ok(changed > r.lines.length / 10, `only ${changed} of ${r.lines.length} lines changed`);
+  assert.equal(r.want.some((ids) => ids.some((id) => types.has(id))), false);
 });
 
 test("variant: remove_extra_whitespaces on, dummy prefix off", async () => {
@@ -133,6 +140,11 @@ test("variant: remove_extra_whitespaces on, dummy prefix off", async () => {
     const path = trainSpmPath(model, JSON.stringify(edits).replace(/\W+/g, "-"));
     writeModel(path, editSpmModel(bytes, edits));
     const tok = Tokenizer.fromSentencePieceModel(readFileSync(path), path);
+    if (edits.removeExtraWhitespaces) {
+      assert.deepEqual(tok.encode("   lead  and trail   "), tok.encode("lead and trail"));
+      assert.deepEqual(tok.encode("    "), []);
+    }
+    if (edits.addDummyPrefix === false) assert.deepEqual(tok.encode("def"), [tok.id("def")]);
     const extra = ["   lead and trail   ", "  ", "a  b   c", "▁ literal ▁", " ", "x ▁", "\t tab  "];
     const r = await compare(tok, path, encodeSet.slice(400, 700), extra);
     assert.deepEqual(r.bad, [], JSON.stringify(edits));

@@ -16,6 +16,9 @@ import { UserError } from "../util/errors.js";
 import { register as registerInspect } from "./commands/inspect.js";
 import { register as registerMakeModel } from "./commands/make-model.js";
 import { register as registerComplete } from "./commands/complete.js";
+import { register as registerInfill } from "./commands/infill.js";
+import { register as registerChat } from "./commands/chat.js";
+import { register as registerBench } from "./commands/bench.js";
 // TODO: register the tokenize command once src/cli/commands/tokenize.ts lands (the tokenizer helper is writing it):
 // import { register as registerTokenize } from "./commands/tokenize.js";
 
@@ -41,6 +44,9 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerMakeModel(program);
   registerComplete(program);
+  registerInfill(program);
+  registerChat(program);
+  registerBench(program);
   // registerTokenize(program);
   return program;
 }

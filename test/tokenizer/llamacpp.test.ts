@@ -8,7 +8,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { disposePeer, peerModel, peerTokenize } from "../helpers/peer.js";
 import { codeLlamaTokenizer, codeLlamaVocabPath } from "./fixtures.js";
-import { pythonSourcePaths, readSources, spread } from "./spm-tools.js";
+import { readSources, sourcePaths, spread } from "./spm-tools.js";
 import { TEXTS } from "./texts.js";
 
 after(disposePeer);
@@ -35,10 +35,10 @@ test(`llama.cpp and our tokenizer agree on ${TEXTS.length} varied texts`, async 
   t.diagnostic(`llama.cpp agreement: ${TEXTS.length} texts, ${tokens} tokens identical`);
 });
 
-test("llama.cpp and our tokenizer agree on 300 Python standard-library files", async (t) => {
+test("llama.cpp and our tokenizer agree on 300 files of real code (Python standard library)", async (t) => {
   const tok = codeLlamaTokenizer();
   const path = codeLlamaVocabPath();
-  const files = readSources(spread(pythonSourcePaths(), 300, 3));
+  const files = readSources(spread(sourcePaths(300), 300, 3));
   assert.ok(files.length >= 250, `${files.length} files`);
   const bad: string[] = [];
   let tokens = 0;

@@ -1,14 +1,14 @@
 /**
  * Helpers for comparing with Debian's SentencePiece command-line tools (package
  * `sentencepiece`: spm_train, spm_encode, spm_decode) on real code: Python standard-library
- * files found on this machine.
+ * files found on this machine (see `sourcePaths`).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ProtoReader, type Field } from "../../src/tokenizer/protobuf.js";
-import { SCRATCH } from "../helpers/paths.js";
+import { REPO_ROOT, SCRATCH } from "../helpers/paths.js";
 import { lenField, tag, varint } from "./proto-writer.js";
 
 /** Fail (not skip) when the SentencePiece tools are missing: CI installs them. */
@@ -22,27 +22,53 @@ export function requireSpmTools(): void {
 /** A Python source file: path and text. */
 export interface SourceFile { path: string; text: string }
 
+/** Every file under `root` whose name passes `keep`, as sorted absolute paths ([] if unreadable). */
+function listFiles(root: string, keep: (rel: string) => boolean): string[] {
+  try {
+    return (readdirSync(root, { recursive: true }) as string[]).filter(keep).sort().map((rel) => join(root, rel));
+  } catch {
+    return [];
+  }
+}
+
 /**
- * Paths of the `.py` files of the Python standard library on this machine, sorted: first the
- * library proper, then (to reach enough files on small installations) its site-packages.
- * Only files of 1..`maxBytes` bytes are listed.
+ * Real code to test on: `.py` files of the Python standard library on this machine (found with
+ * `python3 -c 'import sysconfig; ...'`), then its site-packages and the other Python folders
+ * under /usr/lib and /usr/local/lib; and, only if that is fewer than `want` files (Debian's
+ * python3 alone has about 500 small ones), the .js/.ts files of this repository's node_modules.
+ * Only files of 1..`maxBytes` bytes; sorted, deduplicated, deterministic; the search stops
+ * at 4 x `want` files.
  */
-export function pythonSourcePaths(maxBytes = 16 * 1024): string[] {
-  const r = spawnSync("python3", ["-c", 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], { encoding: "utf8" });
-  if (r.error || r.status !== 0) throw new Error("python3 is needed to find real code (the Python standard library) for the tokenizer tests");
-  const stdlib = r.stdout.trim();
-  const all = (readdirSync(stdlib, { recursive: true }) as string[]).filter((p) => p.endsWith(".py")).sort();
+export function sourcePaths(want: number, maxBytes = 16 * 1024): string[] {
+  const roots: string[] = [];
+  const r = spawnSync("python3", ["-c", 'import sysconfig;p=sysconfig.get_paths();print(p["stdlib"]);print(p["purelib"])'], { encoding: "utf8" });
+  if (!r.error && r.status === 0) roots.push(...r.stdout.trim().split("\n"));
+  for (const base of ["/usr/lib", "/usr/local/lib"]) {
+    try { for (const d of readdirSync(base).sort()) if (/^python3/.test(d)) roots.push(join(base, d)); } catch { /* absent */ }
+  }
   const isSite = (p: string) => /(^|\/)(site|dist)-packages\//.test(p);
+  const seen = new Set<string>();
   const out: string[] = [];
-  for (const rel of [...all.filter((p) => !isSite(p)), ...all.filter(isSite)]) {
-    const path = join(stdlib, rel);
+  const add = (path: string) => {
+    if (out.length >= 4 * want) return;
     try {
-      const st = statSync(path);
-      if (st.isFile() && st.size > 0 && st.size <= maxBytes) out.push(path);
+      const real = realpathSync(path);
+      const st = statSync(real);
+      if (seen.has(real) || !st.isFile() || st.size === 0 || st.size > maxBytes) return;
+      seen.add(real);
+      out.push(path);
     } catch {
       // dangling link or unreadable: not part of the sample
     }
+  };
+  // 1. Python: each root's own files first, then its site/dist-packages.
+  for (const root of roots) {
+    const py = listFiles(root, (p) => p.endsWith(".py"));
+    for (const p of py) if (!isSite(p.slice(root.length))) add(p);
+    for (const p of py) if (isSite(p.slice(root.length))) add(p);
   }
+  // 2. Not enough: JavaScript/TypeScript from node_modules.
+  if (out.length < want) for (const p of listFiles(join(REPO_ROOT, "node_modules"), (p) => /\.(m?js|ts)$/.test(p))) add(p);
   return out;
 }
 

@@ -3,7 +3,8 @@
  *
  * A BPE model with byte fallback is trained like Llama's (identity normalisation, no extra
  * whitespace removal, split digits, whitespace-only pieces, plus user-defined and control
- * symbols to exercise those paths) on a sample of Python standard-library files. Then at least
+ * symbols to exercise those paths) on a sample of Python standard-library files (topped up with
+ * node_modules JavaScript where the Python installation is small; see `sourcePaths`). Then at least
  * 2,000 other files are encoded line by line (spm_encode reads one sentence per line) by
  * spm_encode and by our tokenizer loading the same tokenizer.model: every line must give
  * identical ids. Variants of the model (UNUSED pieces, whitespace removal, no dummy prefix,
@@ -15,7 +16,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Tokenizer } from "../../src/tokenizer/index.js";
 import { writeFileAtomic } from "../../src/util/atomic-write.js";
-import { editSpmModel, pythonSourcePaths, readSources, requireSpmTools, spmDecode, spmEncodeLines, spread, trainSpm, type SourceFile } from "./spm-tools.js";
+import { editSpmModel, sourcePaths, readSources, requireSpmTools, spmDecode, spmEncodeLines, spread, trainSpm, type SourceFile } from "./spm-tools.js";
 
 const MIN_FILES = 2000;
 const LLAMA_LIKE_FLAGS = [
@@ -32,14 +33,16 @@ let model = "";
 
 before(() => {
   requireSpmTools();
-  const paths = pythonSourcePaths();
-  if (paths.length < MIN_FILES + 400) throw new Error(`only ${paths.length} Python source files found; the SentencePiece agreement test needs ${MIN_FILES + 400}`);
-  // Training sample: every 9th file, up to 2 MB. The encode set: 2,100 files spread over the rest.
+  const paths = sourcePaths(MIN_FILES + 100);
+  if (paths.length < MIN_FILES + 100) throw new Error(`only ${paths.length} source files found (Python library, node_modules); the SentencePiece agreement test needs ${MIN_FILES + 100}`);
+  // Training sample: every 9th file, up to 2 MB. The encode set: 2,100 files spread over the
+  // rest, or over all of them when there are too few (training on some of them does no harm).
   trainFiles = readSources(paths.filter((_, i) => i % 9 === 4));
   let corpus = "";
   for (const f of trainFiles) { if (corpus.length > 2e6) break; corpus += f.text.endsWith("\n") ? f.text : f.text + "\n"; }
   model = trainSpm("llama-like", corpus, LLAMA_LIKE_FLAGS);
-  encodeSet = readSources(spread(paths.filter((_, i) => i % 9 !== 4), MIN_FILES + 100));
+  const rest = paths.filter((_, i) => i % 9 !== 4);
+  encodeSet = readSources(spread(rest.length >= MIN_FILES + 100 ? rest : paths, MIN_FILES + 100));
 });
 
 /** The lines spm_encode sees for a file ('\n'-separated; a final newline ends the last line). */
@@ -71,7 +74,7 @@ async function compare(tok: Tokenizer, modelPath: string, set: SourceFile[], ext
   return { lines, want, bad, badFiles, nFiles: new Set(owners).size };
 }
 
-test(`spm_encode and our tokenizer agree on every line of ≥ ${MIN_FILES} Python files`, async (t) => {
+test(`spm_encode and our tokenizer agree on every line of ≥ ${MIN_FILES} files of real code (Python library)`, async (t) => {
   const tok = Tokenizer.fromSentencePieceModel(readFileSync(model), model);
   assert.ok(tok.vocabSize > 4000, `vocabulary of ${tok.vocabSize}`);
   assert.equal(tok.id("self") !== undefined && tok.id("<PRE>") !== undefined, true);

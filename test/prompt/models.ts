@@ -5,7 +5,7 @@
 // `forceFirst` rewrites a model so that, for one given prompt, the first greedy token is a chosen
 // one: its output row becomes 1.5 × the row of the token that would have won (whose logit is
 // positive), so only that token's logit changes and it now wins the first step.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GGUFFile } from "../../src/format/gguf-reader.js";
 import { GGMLType } from "../../src/format/ggml-types.js";
@@ -27,7 +27,11 @@ export function tinyModel(kind: "fim" | "step" | "plain", seed = 5): string {
     mkdirSync(DIR, { recursive: true });
     path = join(DIR, `tiny-${key}.gguf`);
     const vocab = kind === "step" ? { vocab: stepVocabPath() } : { vocab: LLAMA_VOCAB_GGUF, fim: kind === "fim" };
-    writeSynthLlama(path, { ...SHAPE, ...vocab, seed, name: `codellama-prompt-${kind}` });
+    // Test files run in parallel and share these models: write a temporary file, then rename,
+    // so another process never reads a half-written model (the bytes are the same every time).
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeSynthLlama(tmp, { ...SHAPE, ...vocab, seed, name: `codellama-prompt-${kind}` });
+    renameSync(tmp, path);
     made.set(key, path);
   }
   return path;

@@ -7,7 +7,7 @@
 // 70B-Instruct keeps a 32016-row vocabulary, so `<step>` must sit in one of the 16 added slots; we
 // put it in 32015, replacing the last filler piece `▁<EOT>×6`, as a CONTROL piece (so text can
 // never produce it). Nothing in src/ depends on the id: `<step>` is found by piece name.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { GGUFFile } from "../../src/format/gguf-reader.js";
 import { encodeGGUF, meta, writeGGUF } from "../../src/format/gguf-writer.js";
@@ -59,6 +59,9 @@ export const stepTok = () => tokenizer("step");
 export function stepVocabPath(): string {
   mkdirSync(SCRATCH, { recursive: true });
   const path = join(SCRATCH, "prompt-step-vocab.gguf");
-  writeGGUF(path, { metadata: [["general.architecture", meta.str("llama")], ...metadata("step")], tensors: [] });
+  // Written to a temporary file and renamed: test files run in parallel and share this file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeGGUF(tmp, { metadata: [["general.architecture", meta.str("llama")], ...metadata("step")], tensors: [] });
+  renameSync(tmp, path);
   return path;
 }

@@ -24,7 +24,7 @@ export function addModelOptions(cmd: Command): Command {
     .option("-t, --threads <n>", "compute threads (default: all cores)", num("--threads", { int: true, min: 1, max: 256 }))
     .option("-c, --ctx <n>", "context length: KV cache positions (default: the model's, at most 4096)", num("--ctx", { int: true, min: 1 }))
     .option("--batch <n>", "tokens per prefill chunk", num("--batch", { int: true, min: 1, max: 4096 }))
-    .addOption(new Option("--kv <type>", "KV cache type").choices(["f16", "f32"]).default("f16"))
+    .addOption(new Option("--kv <type>", "KV cache type (q8_0: about half of f16, for long contexts)").choices(["f16", "f32", "q8_0"]).default("f16"))
     .option("--rope-theta <theta>", "override the RoPE base from the file", num("--rope-theta", { min: 1 }))
     .option("--rope-scale <s>", "linear RoPE position scale (positions are divided by it)", num("--rope-scale", { min: 1 }));
 }
@@ -42,7 +42,7 @@ export function addSamplingOptions(cmd: Command): Command {
 }
 
 export interface ModelCliOptions {
-  model: string; threads?: number; ctx?: number; batch?: number; kv: "f16" | "f32"; ropeTheta?: number; ropeScale?: number;
+  model: string; threads?: number; ctx?: number; batch?: number; kv: "f16" | "f32" | "q8_0"; ropeTheta?: number; ropeScale?: number;
 }
 export interface SamplingCliOptions {
   maxTokens?: number; temperature: number; topP: number; topK: number; minP: number; repeatPenalty: number; seed?: number; stop?: string[];

@@ -5,7 +5,9 @@
  */
 import { openModel, type ModelFile, type TokenizerSource } from "../format/model-file.js";
 import { generate, type GenerateOptions, type Generation, type GenerationResult, type GenerationStep } from "../generate/generate.js";
+import { generateMany, type ManyResult } from "../generate/many.js";
 import { LlamaModel, type LoadOptions } from "../model/llama.js";
+import { SessionPool, type Session } from "./session.js";
 import { assistantMessage, chatPromptTokens, type ChatFormat, type ChatPromptOptions } from "../prompt/chat.js";
 import { fimTokens, infillPromptTokens } from "../prompt/infill.js";
 import type { ChatMessage } from "../prompt/messages.js";
@@ -63,7 +65,18 @@ function withResult<R>(gen: Generation, f: (r: GenerationResult) => R): Streamed
   };
 }
 
+/** Per-token log-probabilities of a text under the model (`score`). */
+export interface ScoreResult {
+  tokens: number[];
+  /** logProbs[i] = log p(tokens[i] | tokens[0..i)) for i >= 1; logProbs[0] is 0 (BOS is given). */
+  logProbs: number[];
+  /** Sum of logProbs and its perplexity, exp(-mean). */
+  total: number;
+  perplexity: number;
+}
+
 export class Engine {
+  private sessions: SessionPool | undefined;
   private constructor(readonly file: ModelFile, readonly tokenizer: Tokenizer, readonly model: LlamaModel) {}
 
   static async load(path: string, opts: LoadOptions = {}): Promise<Engine> {
@@ -83,6 +96,7 @@ export class Engine {
 
   /** Plain completion: BOS + the prompt's tokens (never parsed for special tokens), then sample. */
   complete(prompt: string, opts: CompleteOptions = {}): Generation {
+    this.sessions?.clobber(1);
     const ids = this.tokenizer.encode(prompt, { bos: opts.bos ?? true });
     return generate(this.model, this.tokenizer, ids, opts);
   }
@@ -144,6 +158,41 @@ export class Engine {
       // maxTokens, a stop string or a full context (generate() does not feed it back then).
       cachedTokens: [...r.promptTokens, ...(r.stopReason === "eos" || r.stopReason === "stop-token" || r.stopReason === "aborted" ? r.tokens : r.tokens.slice(0, -1))],
     }));
+  }
+
+  /** n samples of one prompt, decoded as a batch over the model's KV sequences (see generateMany). */
+  completeMany(prompt: string, n: number, opts: CompleteOptions = {}): Promise<ManyResult> {
+    this.sessions?.clobber(n);
+    return generateMany(this.model, this.tokenizer, this.tokenizer.encode(prompt, { bos: opts.bos ?? true }), n, opts);
+  }
+
+  /** A session: keeps its KV cache between requests and reuses the longest common prefix. */
+  session(): Session {
+    this.sessions ??= new SessionPool(this.model, this.tokenizer);
+    return this.sessions.session();
+  }
+
+  /** Per-token log-probabilities of `text` (BOS + its tokens), computed in chunks on sequence 0. */
+  score(text: string | number[]): ScoreResult {
+    const tokens = typeof text === "string" ? this.tokenizer.encode(text, { bos: true }) : text;
+    if (tokens.length > this.model.ctx) throw new UserError(`the text has ${tokens.length} tokens but the context holds ${this.model.ctx}`);
+    this.sessions?.clobber(1);
+    const V = this.model.config.vocabSize;
+    const logits = this.model.prefill(tokens, 0, "all");
+    const logProbs = [0];
+    let total = 0;
+    for (let i = 1; i < tokens.length; i++) {
+      const row = logits.subarray((i - 1) * V, i * V);
+      let mx = -Infinity;
+      for (let j = 0; j < V; j++) if (row[j] > mx) mx = row[j];
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(row[j] - mx);
+      const lp = row[tokens[i]] - mx - Math.log(sum);
+      logProbs.push(lp);
+      total += lp;
+    }
+    const n = Math.max(1, tokens.length - 1);
+    return { tokens, logProbs, total, perplexity: Math.exp(-total / n) };
   }
 
   async close(): Promise<void> {

@@ -168,42 +168,53 @@ export class RefKernels implements KernelExports {
     for (let i = 0; i < n; i++) yv[i] += xv[i];
   }
 
-  store_kv(src: number, dst: number, n: number, f16: number): void {
+  kv_bytes(kvt: number, n: number): number { return kvt === 2 ? (n / 32) * 34 : kvt === 1 ? n * 2 : n * 4; }
+
+  store_kv(src: number, dst: number, n: number, kvt: number): void {
     const s = this.f32v(src, n);
-    if (f16) {
+    if (kvt === 1) {
       const d = new Uint16Array(this.memory.buffer, dst, n);
       for (let i = 0; i < n; i++) d[i] = floatToHalf(s[i]);
+    } else if (kvt === 2) {
+      const dv = new DataView(this.memory.buffer);
+      for (let b = 0; b < n / 32; b++) {
+        let amax = 0;
+        for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(s[b * 32 + i]));
+        const id = amax !== 0 ? f32(127 / amax) : 0;
+        dv.setUint16(dst + b * 34, floatToHalf(f32(amax / 127)), true);
+        for (let i = 0; i < 32; i++) dv.setInt8(dst + b * 34 + 2 + i, nearestEven(f32(s[b * 32 + i] * id)));
+      }
     } else this.f32v(dst, n).set(s);
   }
 
   attention(q: number, qStride: number, info: number, out: number, scores: number,
-    headDim: number, nHeads: number, nKV: number, f16: number, j0: number, j1: number): void {
-    const kvDim = nKV * headDim;
+    headDim: number, nHeads: number, nKV: number, kvt: number, j0: number, j1: number): void {
     const group = nHeads / nKV;
-    const h16 = new Uint16Array(this.memory.buffer), w32 = new Float32Array(this.memory.buffer);
+    const rowBytes = this.kv_bytes(kvt, nKV * headDim), headBytes = this.kv_bytes(kvt, headDim);
     const inf = new DataView(this.memory.buffer);
-    const kvAt = (base: number, pos: number, kvh: number, d: number): number => {
-      const idx = pos * kvDim + kvh * headDim + d;
-      return f16 ? halfToFloat(h16[base / 2 + idx]) : w32[base / 4 + idx];
+    /** Value d of the head row that starts at byte `p`. */
+    const kvAt = (p: number, d: number): number => {
+      if (kvt === 2) { const blk = p + Math.floor(d / 32) * 34; return halfToFloat(inf.getUint16(blk, true)) * inf.getInt8(blk + 2 + (d % 32)); }
+      return kvt === 1 ? halfToFloat(inf.getUint16(p + 2 * d, true)) : inf.getFloat32(p + 4 * d, true);
     };
     for (let j = j0; j < j1; j++) {
       const t = Math.floor(j / nHeads), h = j % nHeads, kvh = Math.floor(h / group);
       const qh = this.f32v(q + (t * qStride + h * headDim) * 4, headDim);
       const oh = this.f32v(out + (t * qStride + h * headDim) * 4, headDim);
-      const kc = inf.getUint32(info + t * 12, true), vc = inf.getUint32(info + t * 12 + 4, true);
+      const kc = inf.getUint32(info + t * 12, true) + kvh * headBytes, vc = inf.getUint32(info + t * 12 + 4, true) + kvh * headBytes;
       const npos = inf.getInt32(info + t * 12 + 8, true);
       const s = new Float64Array(npos);
       let mx = -Infinity;
       for (let i = 0; i < npos; i++) {
         let acc = 0;
-        for (let d = 0; d < headDim; d++) acc += qh[d] * kvAt(kc, i, kvh, d);
+        for (let d = 0; d < headDim; d++) acc += qh[d] * kvAt(kc + i * rowBytes, d);
         s[i] = acc / Math.sqrt(headDim);
         mx = Math.max(mx, s[i]);
       }
       let sum = 0;
       for (let i = 0; i < npos; i++) { s[i] = Math.exp(s[i] - mx); sum += s[i]; }
       const o = new Float64Array(headDim);
-      for (let i = 0; i < npos; i++) for (let d = 0; d < headDim; d++) o[d] += (s[i] / sum) * kvAt(vc, i, kvh, d);
+      for (let i = 0; i < npos; i++) for (let d = 0; d < headDim; d++) o[d] += (s[i] / sum) * kvAt(vc + i * rowBytes, d);
       oh.set(o);
     }
     void scores;

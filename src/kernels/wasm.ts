@@ -26,10 +26,12 @@ export interface KernelExports {
   rope(x: number, xStride: number, nHeads: number, headDim: number, cs: number, t0: number, t1: number): void;
   silu_mul(g: number, u: number, out: number, i0: number, i1: number): void;
   add(y: number, x: number, n: number): void;
-  store_kv(src: number, dst: number, n: number, f16: number): void;
+  /** kvt: 0 f32, 1 f16, 2 q8_0. */
+  store_kv(src: number, dst: number, n: number, kvt: number): void;
+  kv_bytes(kvt: number, n: number): number;
   /** `info`: per token i32 (K cache ptr, V cache ptr, positions seen); see as/ops.ts. */
   attention(q: number, qStride: number, info: number, out: number, scores: number,
-    headDim: number, nHeads: number, nKV: number, f16: number, j0: number, j1: number): void;
+    headDim: number, nHeads: number, nKV: number, kvt: number, j0: number, j1: number): void;
   f2h(x: number): number;
   heap_base(): number;
 }

@@ -16,7 +16,7 @@ import { activationFormat, activationStride, KERNEL_WEIGHT_TYPES } from "../kern
 import { compileKernels, detectVariant, instantiateKernels, type KernelExports, type KernelVariant } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
 import { createExec, type Backend, type Exec } from "./exec.js";
-import { availableMemory, gb, planModel, type KVType, type ModelPlan, type PlacedWeight } from "./plan.js";
+import { availableMemory, gb, KV_CODE, kvRowBytes, planModel, type KVType, type ModelPlan, type PlacedWeight } from "./plan.js";
 import { ropeTable } from "./rope.js";
 import { cpus } from "node:os";
 
@@ -185,7 +185,7 @@ export class LlamaModel {
     }
     const { dim, headDim, nHeads, nKVHeads: nKV, ffnDim: ffn } = c;
     const kvDim = nKV * headDim;
-    const eb = this.kvType === "f16" ? 2 : 4;
+    const kvRow = kvRowBytes(this.kvType, kvDim), kvt = KV_CODE[this.kvType];
     const shards = this.plan.shards;
     const seqBytes = this.plan.seqBytes;
 
@@ -225,12 +225,12 @@ export class LlamaModel {
         // append each token's k, v to its sequence's cache at its position     [nSeq][ctx][kvDim]
         for (let t = 0; t < T; t++) {
           const kc = L.kCache + seqs[t] * seqBytes, vc = L.vCache + seqs[t] * seqBytes;
-          this.direct(si, "store_kv", b.k + t * kvDim * 4, kc + positions[t] * kvDim * eb, kvDim, eb === 2 ? 1 : 0);
-          this.direct(si, "store_kv", b.v + t * kvDim * 4, vc + positions[t] * kvDim * eb, kvDim, eb === 2 ? 1 : 0);
+          this.direct(si, "store_kv", b.k + t * kvDim * 4, kc + positions[t] * kvRow, kvDim, kvt);
+          this.direct(si, "store_kv", b.v + t * kvDim * 4, vc + positions[t] * kvRow, kvDim, kvt);
           info[3 * t] = kc; info[3 * t + 1] = vc; info[3 * t + 2] = positions[t] + 1;
         }
         // causal attention, GQA: xb2 = softmax(q k^T / sqrt(hd)) v; token t sees positions 0..pos_t of its sequence
-        this.run(si, "attention", b.q, dim, b.info, b.xb2, b.scores, headDim, nHeads, nKV, eb === 2 ? 1 : 0, 0, T * nHeads);
+        this.run(si, "attention", b.q, dim, b.info, b.xb2, b.scores, headDim, nHeads, nKV, kvt, 0, T * nHeads);
         // output projection and residual: x += wo . xb2
         this.matmul(si, L.attn_output, input(b.xb2), T, b.xb);
         this.direct(si, "add", b.x, b.xb, T * dim);
@@ -275,7 +275,7 @@ export class LlamaModel {
   /** Copy positions [0, n) of sequence `src`'s KV cache to sequence `dst` (every layer). */
   copySeq(src: number, dst: number, n: number): void {
     if (src === dst || n <= 0) return;
-    const bytes = n * this.config.nKVHeads * this.config.headDim * (this.kvType === "f16" ? 2 : 4);
+    const bytes = n * kvRowBytes(this.kvType, this.config.nKVHeads * this.config.headDim);
     const sb = this.plan.seqBytes;
     this.plan.shards.forEach((s, si) => {
       const u8 = new Uint8Array(this.memories[si].buffer);

@@ -17,7 +17,15 @@ import { activationStride, type ActivationFormat } from "../kernels/formats.js";
 import { MAX_PAGES, PAGE } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
 
-export type KVType = "f16" | "f32";
+export type KVType = "f16" | "f32" | "q8_0";
+
+/** The kernels' KV type codes (as/ops.ts). */
+export const KV_CODE: Record<KVType, number> = { f32: 0, f16: 1, q8_0: 2 };
+
+/** Bytes of one cache position holding `kvDim` values (Q8_0: 34 bytes per 32 values). */
+export function kvRowBytes(kvType: KVType, kvDim: number): number {
+  return kvType === "q8_0" ? (kvDim / 32) * 34 : kvDim * (kvType === "f16" ? 2 : 4);
+}
 
 export interface PlanOptions {
   /** Context length: KV cache positions per sequence. */
@@ -105,9 +113,9 @@ function weightOf(name: string, t: ModelTensor): Omit<PlacedWeight, "ptr"> {
 /** Plan shards for `config` given its tensors (already validated against the config). */
 export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTensor>, o: PlanOptions): ModelPlan {
   const kvDim = c.nKVHeads * c.headDim;
-  const eb = o.kvType === "f16" ? 2 : 4;
+  if (o.kvType === "q8_0" && c.headDim % 32 !== 0) throw new UserError(`--kv q8_0 needs a head size that is a multiple of 32; this model's is ${c.headDim} (use f16)`);
   const nSeq = o.nSeq ?? 1;
-  const seqBytes = o.ctx * kvDim * eb;
+  const seqBytes = o.ctx * kvRowBytes(o.kvType, kvDim);
   const kvLayerBytes = 2 * nSeq * seqBytes;
   const maxShard = Math.min(o.maxShardBytes ?? MAX_SHARD, MAX_SHARD);
   const tensor = (name: string): ModelTensor => {

@@ -10,7 +10,7 @@ function llama(): Promise<Llama> {
 }
 
 export interface PeerRunOptions {
-  kv?: "f32" | "f16";
+  kv?: "f32" | "f16" | "q8_0";
   flashAttention?: boolean;
   threads?: number;
   contextSize?: number;
@@ -35,7 +35,7 @@ export async function peerGreedy(modelPath: string, ids: number[], n: number, op
   const l = await llama();
   const model: LlamaModel = await l.loadModel({ modelPath, gpuLayers: 0 });
   const vocab = ((model.fileInfo.metadata as any).tokenizer.ggml.tokens as unknown[]).length;
-  const kv = (opts.kv ?? "f32").toUpperCase() as "F32" | "F16";
+  const kv = (opts.kv ?? "f32").toUpperCase() as "F32" | "F16" | "Q8_0";
   const context = await model.createContext({
     contextSize: opts.contextSize ?? Math.max(256, ids.length + n + 8),
     batchSize: opts.batchSize ?? 512,

@@ -150,24 +150,28 @@ for (const variant of variants) {
     const h1 = s.alloc(n * 2), h2 = s.alloc(n * 2);
     const xs = f(g, n);
     xs[0] = 65519; xs[1] = 65520; xs[2] = 2 ** -25; xs[3] = 3 * 2 ** -26; xs[4] = -0; xs[5] = 1e-8; // rounding edges
-    s.k.store_kv(g, h1, n, 1); s.ref.store_kv(g, h2, n, 1);
+    s.k.store_kv(g, h1, n, 1); s.ref.store_kv(g, h2, n, 1); // f16
     assert.deepEqual(new Uint16Array(s.memory.buffer, h1, n), new Uint16Array(s.memory.buffer, h2, n));
   });
 
-  for (const f16 of [0, 1]) {
-    test(`attention with GQA (${variant}, ${f16 ? "f16" : "f32"} cache) matches the reference`, () => {
+  for (const kvt of [0, 1, 2]) {
+    const kvName = ["f32", "f16", "q8_0"][kvt];
+    test(`attention with GQA (${variant}, ${kvName} cache) matches the reference`, () => {
       const s = setup(variant);
       const rng = new Rng(13);
-      const headDim = 16, nHeads = 4, nKV = 2, posBase = 37, nTok = 5;
+      const headDim = 32, nHeads = 4, nKV = 2, posBase = 37, nTok = 5;
       const kvDim = nKV * headDim, npos = posBase + nTok;
       const q = s.alloc(nTok * nHeads * headDim * 4);
       fillF32(s.memory, q, nTok * nHeads * headDim, rng);
-      const eb = f16 ? 2 : 4;
-      const kc = s.alloc(npos * kvDim * eb), vc = s.alloc(npos * kvDim * eb);
-      const tmp = s.alloc(kvDim * 4);
+      const row = s.k.kv_bytes(kvt, kvDim);
+      assert.equal(row, s.ref.kv_bytes(kvt, kvDim));
+      const kc = s.alloc(npos * row), vc = s.alloc(npos * row);
+      const tmp = s.alloc(kvDim * 4), chk = s.alloc(row);
       for (let p = 0; p < npos; p++) {
-        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, kc + p * kvDim * eb, kvDim, f16);
-        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, vc + p * kvDim * eb, kvDim, f16);
+        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, kc + p * row, kvDim, kvt);
+        s.ref.store_kv(tmp, chk, kvDim, kvt); // the stored bytes are bit-identical to the reference's
+        assert.deepEqual(new Uint8Array(s.memory.buffer, kc + p * row, row), new Uint8Array(s.memory.buffer, chk, row));
+        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, vc + p * row, kvDim, kvt);
       }
       const o1 = s.alloc(nTok * nHeads * headDim * 4), o2 = s.alloc(nTok * nHeads * headDim * 4);
       const sc = s.alloc(npos * 4);
@@ -177,9 +181,9 @@ for (const variant of variants) {
       const info = s.alloc(nTok * 12);
       const iv = new Int32Array(s.memory.buffer, info, nTok * 3);
       for (let t = 0; t < nTok; t++) iv.set([kc, vc, posBase + t + 1], t * 3);
-      iv.set([kc + 3 * kvDim * eb, vc + 3 * kvDim * eb, 17], (nTok - 1) * 3);
-      s.k.attention(q, qs, info, o1, sc, headDim, nHeads, nKV, f16, 0, nTok * nHeads);
-      s.ref.attention(q, qs, info, o2, sc, headDim, nHeads, nKV, f16, 0, nTok * nHeads);
+      iv.set([kc + 3 * row, vc + 3 * row, 17], (nTok - 1) * 3);
+      s.k.attention(q, qs, info, o1, sc, headDim, nHeads, nKV, kvt, 0, nTok * nHeads);
+      s.ref.attention(q, qs, info, o2, sc, headDim, nHeads, nKV, kvt, 0, nTok * nHeads);
       const a = new Float32Array(s.memory.buffer, o1, nTok * qs), b = new Float32Array(s.memory.buffer, o2, nTok * qs);
       assert.ok(maxRelErr(a, b, 1) < 2e-6, `max error ${maxRelErr(a, b, 1)}`);
     });

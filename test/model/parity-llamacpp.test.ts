@@ -22,7 +22,8 @@ let PROMPT: number[] = [];
 
 function makeModel(type: SynthType, ropeTheta: number): string {
   const path = join(SCRATCH, `parity-${type}-${ropeTheta}.gguf`);
-  const shape = type.endsWith("_k") ? { dim: 256, ffn: 512, heads: 8, kvHeads: 2 } : { dim: 128, ffn: 352, heads: 4, kvHeads: 2 };
+  // K-quants need rows that are multiples of 256
+  const shape = type.includes("_k") ? { dim: 256, ffn: 512, heads: 8, kvHeads: 2 } : { dim: 128, ffn: 352, heads: 4, kvHeads: 2 };
   writeSynthLlama(path, {
     ...shape, layers: 3, type, ropeTheta, vocab: LLAMA_VOCAB_GGUF, fim: true, seed: 7, normNoise: 0.1,
     // a wider output layer spreads the logits, so the top-1 margins are not ties
@@ -32,7 +33,7 @@ function makeModel(type: SynthType, ropeTheta: number): string {
 }
 
 /** Our greedy continuation with all logits: after each prompt position, then after each generated token. */
-async function ours(path: string, kvType: "f16" | "f32", threads: number, batch: number) {
+async function ours(path: string, kvType: "f16" | "f32" | "q8_0", threads: number, batch: number) {
   const f = openModel(path);
   const m = await LlamaModel.load(f, { kvType, threads, batch, ctx: 256 });
   try {
@@ -94,8 +95,21 @@ for (const theta of [1e6, 1e4]) {
   });
 }
 
-/** Top-1 equal at every step, top-10 overlap >= 8, logits within `tol`, same greedy tokens. */
-function assertClose(me: { logits: Float32Array[]; tokens: number[] }, peer: { logits: Float32Array[]; tokens: number[] }, tol: number): number {
+/** Standard deviation of a logit vector. */
+function std(v: Float32Array): number {
+  let m = 0, q = 0;
+  for (const x of v) { m += x; q += x * x; }
+  m /= v.length;
+  return Math.sqrt(q / v.length - m * m);
+}
+
+/**
+ * Top-1 equal at every step, top-10 overlap >= 8, same greedy tokens, and logits within `rel` times
+ * the logits' standard deviation. llamacpp-peer.md §2 gives 0.05 at a logit std of 0.46, i.e. about
+ * 0.11 std; this test's models have a wider output layer (std ~3), so the bound is stated relative.
+ */
+function assertClose(me: { logits: Float32Array[]; tokens: number[] }, peer: { logits: Float32Array[]; tokens: number[] }, rel: number): number {
+  const tol = rel * std(peer.logits[0]);
   let worst = 0;
   for (let i = 0; i < peer.logits.length; i++) {
     const a = me.logits[i], b = peer.logits[i];
@@ -105,29 +119,39 @@ function assertClose(me: { logits: Float32Array[]; tokens: number[] }, peer: { l
     assert.ok(overlap >= 8, `top-10 overlap ${overlap} at step ${i}`);
   }
   assert.deepEqual(me.tokens, peer.tokens);
-  assert.ok(worst < tol, `max |logit difference| ${worst} (tolerance ${tol})`);
+  assert.ok(worst < tol, `max |logit difference| ${worst} (tolerance ${tol.toFixed(3)} = ${rel} x logit std)`);
   return worst;
 }
 
 // Quantised weights with an F32 KV cache on both sides: this isolates the weight kernels. We quantise
 // activations exactly as llama.cpp does (Q8_0 blocks for Q8_0/Q4_0, Q8_K for K-quants), so what is
 // left is summation order, and the rare activation that lands on the other side of a rounding step
-// because of it: measured 1e-5 (Q8_0) to 0.014 (Q4_0) here, inside §2's tolerance of 0.05.
-for (const type of ["f16", "bf16", "q8_0", "q4_0"] as SynthType[]) {
+// because of it: measured 1e-5 (Q8_0) to 0.17 (Q4_K, one flipped Q8_K activation) here, with a
+// logit std of ~3.2; bit-exact at every position before the first flip.
+for (const type of ["f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k", "q4_k_m"] as SynthType[]) {
   test(`${type} weights: the same continuation as llama.cpp, top-1 equal at every step, top-10 overlap`, async () => {
     const path = makeModel(type, 1e6);
     const peer = await peerGreedy(path, PROMPT, N, { kv: "f32", flashAttention: false, allPositions: true });
     const me = await ours(path, "f32", 2, 64);
     // F16/BF16: llama.cpp rounds the activations to f16/bf16 before the dot product; we keep f32.
-    assertClose(me, peer, 0.05);
+    assertClose(me, peer, 0.11);
   });
 }
 
 // The F16 KV cache. llama.cpp's attention (flash or not) also rounds q and the softmax weights to
-// f16, which we do not; with this model's wide output layer (logits ~10) that moves logits by up to ~0.1.
+// f16, which we do not; measured up to ~0.08 here (0.025 std).
 test("F16 KV cache: top-1 equal and top-10 overlap with llama.cpp's F16 cache", async () => {
   const path = makeModel("f32", 1e6);
   const peer = await peerGreedy(path, PROMPT, N, { kv: "f16", flashAttention: false, allPositions: true });
   const me = await ours(path, "f16", 2, 64);
-  assertClose(me, peer, 0.25);
+  assertClose(me, peer, 0.11);
+});
+
+// The Q8_0 KV cache (--kv q8_0). llama.cpp quantises K and V rows the same way (Q8_0 blocks of the
+// row) and needs flash attention for a quantised V cache, which also rounds q and the weights to f16.
+test("Q8_0 KV cache: top-1 equal and top-10 overlap with llama.cpp's Q8_0 cache", async () => {
+  const path = makeModel("f32", 1e6);
+  const peer = await peerGreedy(path, PROMPT, N, { kv: "q8_0", flashAttention: true, allPositions: true });
+  const me = await ours(path, "q8_0", 2, 64);
+  assertClose(me, peer, 0.11);
 });

@@ -1,6 +1,6 @@
 // Element-wise and per-token operations of the Llama block (AssemblyScript).
 // Pointers are byte offsets into the shared memory; strides are in elements unless named otherwise.
-import { f2h, h2f_u32, round_f16 } from "./f16";
+import { f2h, h2f, h2f_u32, round_f16 } from "./f16";
 import { q8Stride } from "./matmul";
 
 /**
@@ -99,10 +99,30 @@ export function add(y: usize, x: usize, n: i32): void {
   for (let i = n4; i < n; i++) { const o = <usize>i << 2; store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o)); }
 }
 
-/** Store n f32 values as f16 (round to nearest even) or copy them as f32. */
-export function store_kv(src: usize, dst: usize, n: i32, f16: bool): void {
-  if (f16) for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>f2h(load<f32>(src + (<usize>i << 2))));
-  else memory.copy(dst, src, <usize>n << 2);
+// KV cache element types: 0 f32, 1 f16, 2 q8_0 (GGUF Q8_0 blocks: f16 d + 32 i8, 34 bytes per 32 values).
+const KV_F32: i32 = 0, KV_F16: i32 = 1, KV_Q8_0: i32 = 2;
+
+/** Bytes of `n` cache values of type `kvt` (n a multiple of 32 for q8_0). */
+export function kv_bytes(kvt: i32, n: i32): i32 {
+  return kvt == KV_Q8_0 ? (n >> 5) * 34 : kvt == KV_F16 ? n << 1 : n << 2;
+}
+
+/**
+ * Store n f32 values into the cache as f32, f16 (round to nearest even) or Q8_0 blocks
+ * (d = amax/127 as f16, q = round-half-even(x * 127/amax), as llama.cpp's x86 quantize_row_q8_0).
+ */
+export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
+  if (kvt == KV_F16) for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>f2h(load<f32>(src + (<usize>i << 2))));
+  else if (kvt == KV_Q8_0) {
+    for (let b = 0; b < (n >> 5); b++) {
+      const x = src + (<usize>b << 7), o = dst + <usize>b * 34;
+      let amax: f32 = 0;
+      for (let i = 0; i < 32; i++) amax = max(amax, Mathf.abs(load<f32>(x + (<usize>i << 2))));
+      const id: f32 = amax != 0 ? (127 as f32) / amax : 0;
+      store<u16>(o, <u16>f2h(amax / 127));
+      for (let i = 0; i < 32; i++) store<i8>(o + 2 + <usize>i, <i8><i32>nearest<f32>(load<f32>(x + (<usize>i << 2)) * id));
+    }
+  } else memory.copy(dst, src, <usize>n << 2);
 }
 
 // @ts-ignore: decorator
@@ -110,35 +130,75 @@ export function store_kv(src: usize, dst: usize, n: i32, f16: bool): void {
   return f16 ? h2f_u32(v128.load16x4_u(p + (<usize>i << 1))) : v128.load(p + (<usize>i << 2));
 }
 
+/** Four consecutive values of a Q8_0 head row (element i of a 32-block at p), times its scale d. */
+// @ts-ignore: decorator
+@inline function q8x4(p: usize, i: i32, d: v128): v128 {
+  const q = v128.load32_zero(p + 2 + <usize>i);
+  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(q))), d);
+}
+
+/** q . k for one cached head row `kp` of type kvt. */
+// @ts-ignore: decorator
+@inline function qk(qh: usize, kp: usize, headDim: i32, kvt: i32): f32 {
+  let acc = f32x4.splat(0);
+  if (kvt == KV_Q8_0) {
+    for (let b = 0; b < headDim; b += 32) {
+      const blk = kp + <usize>(b >> 5) * 34;
+      const d = f32x4.splat(h2f(load<u16>(blk)));
+      for (let j = 0; j < 32; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>(b + j) << 2)), q8x4(blk, j, d)));
+    }
+  } else {
+    for (let d = 0; d < headDim; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>d << 2)), kv4(kp, d, kvt == KV_F16)));
+  }
+  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+}
+
+/** out += p * v for one cached head row `vp` of type kvt. */
+// @ts-ignore: decorator
+@inline function axpy(oh: usize, vp: usize, p: v128, headDim: i32, kvt: i32): void {
+  if (kvt == KV_Q8_0) {
+    for (let b = 0; b < headDim; b += 32) {
+      const blk = vp + <usize>(b >> 5) * 34;
+      const d = f32x4.splat(h2f(load<u16>(blk)));
+      for (let j = 0; j < 32; j += 4) {
+        const o = oh + (<usize>(b + j) << 2);
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(p, q8x4(blk, j, d))));
+      }
+    }
+  } else {
+    for (let d = 0; d < headDim; d += 4) {
+      const o = oh + (<usize>d << 2);
+      v128.store(o, f32x4.add(v128.load(o), f32x4.mul(p, kv4(vp, d, kvt == KV_F16))));
+    }
+  }
+}
+
 /**
  * Attention with grouped K/V heads, for work items j in [j0, j1) of nTok*nHeads (token t = j / nHeads,
  * head h = j % nHeads). Each token names its own cache: `info` holds per token three i32
  * (K cache pointer, V cache pointer, number of positions it sees), so one batch can mix tokens of
  * several sequences; a causal chunk of one sequence is the case where the pointers are shared and the
- * counts grow by one. Each cache holds rows of kvDim = nKV*headDim values per position (f16 or f32).
- * q and out are f32 [nTok][qStride]. `scores` is per-thread scratch of f32 [most positions].
- * Head h reads K/V head h / (nHeads/nKV).
+ * counts grow by one. Each cache position holds kvDim = nKV*headDim values of type `kvt` (f32, f16
+ * or Q8_0 blocks). q and out are f32 [nTok][qStride]. `scores` is per-thread scratch of f32 [most
+ * positions]. Head h reads K/V head h / (nHeads/nKV).
  */
 export function attention(q: usize, qStride: i32, info: usize, out: usize, scores: usize,
-  headDim: i32, nHeads: i32, nKV: i32, f16: bool, j0: i32, j1: i32): void {
-  const kvDim = nKV * headDim;
+  headDim: i32, nHeads: i32, nKV: i32, kvt: i32, j0: i32, j1: i32): void {
+  const rowBytes = <usize>kv_bytes(kvt, nKV * headDim), headBytes = <usize>kv_bytes(kvt, headDim);
   const group = nHeads / nKV;
-  const eb: usize = f16 ? 2 : 4;
   const scale: f32 = <f32>1.0 / Mathf.sqrt(<f32>headDim);
   for (let j = j0; j < j1; j++) {
     const t = j / nHeads, h = j % nHeads;
     const kvh = h / group;
     const qh = q + ((<usize>t * <usize>qStride + <usize>h * <usize>headDim) << 2);
     const oh = out + ((<usize>t * <usize>qStride + <usize>h * <usize>headDim) << 2);
-    const kc = <usize>load<u32>(info + <usize>t * 12), vc = <usize>load<u32>(info + <usize>t * 12 + 4);
+    const kc = <usize>load<u32>(info + <usize>t * 12) + <usize>kvh * headBytes;
+    const vc = <usize>load<u32>(info + <usize>t * 12 + 4) + <usize>kvh * headBytes;
     const npos = load<i32>(info + <usize>t * 12 + 8);
     // scores[i] = q . k_i / sqrt(headDim), and their max
     let mx: f32 = -Infinity;
     for (let i = 0; i < npos; i++) {
-      const kp = kc + (<usize>i * <usize>kvDim + <usize>kvh * <usize>headDim) * eb;
-      let acc = f32x4.splat(0);
-      for (let d = 0; d < headDim; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>d << 2)), kv4(kp, d, f16)));
-      const s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3)) * scale;
+      const s = qk(qh, kc + <usize>i * rowBytes, headDim, kvt) * scale;
       store<f32>(scores + (<usize>i << 2), s);
       if (s > mx) mx = s;
     }
@@ -148,13 +208,6 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     const inv: f32 = <f32>1.0 / sum;
     // out = sum_i p_i v_i
     for (let d = 0; d < headDim; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
-    for (let i = 0; i < npos; i++) {
-      const p = f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv);
-      const vp = vc + (<usize>i * <usize>kvDim + <usize>kvh * <usize>headDim) * eb;
-      for (let d = 0; d < headDim; d += 4) {
-        const o = oh + (<usize>d << 2);
-        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(p, kv4(vp, d, f16))));
-      }
-    }
+    for (let i = 0; i < npos; i++) axpy(oh, vc + <usize>i * rowBytes, f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv), headDim, kvt);
   }
 }

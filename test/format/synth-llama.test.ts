@@ -105,10 +105,10 @@ test("tiny q8_0 model: GQA shapes, llama.* metadata, tensor order", () => {
 });
 
 test("34B and 7B presets plan lazily with the reference shapes (no weights generated)", () => {
-  const t0 = Date.now();
   const p34 = planSynthLlama({ preset: "34b", type: "q4_0", tied: true });
   const p7 = planSynthLlama({ preset: "7b", type: "q4_k" });
-  assert.ok(Date.now() - t0 < 2000);
+  // lazy: every tensor's bytes are a function, called only while the file is written
+  for (const t of [...p34.gguf.tensors, ...p7.gguf.tensors]) assert.equal(typeof t.data, "function", t.name);
   const d34 = new Map(p34.gguf.tensors.map((t) => [t.name, t.dims]));
   assert.equal(p34.headDim, 128);
   assert.deepEqual(d34.get("blk.47.attn_k.weight"), [8192, 1024]); // 8 kv heads x 128

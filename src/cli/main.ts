@@ -19,6 +19,8 @@ import { register as registerComplete } from "./commands/complete.js";
 import { register as registerInfill } from "./commands/infill.js";
 import { register as registerChat } from "./commands/chat.js";
 import { register as registerBench } from "./commands/bench.js";
+import { register as registerKeyRetrieval } from "./commands/key-retrieval.js";
+import { register as registerPerplexity } from "./commands/perplexity.js";
 // TODO: register the tokenize command once src/cli/commands/tokenize.ts lands (the tokenizer helper is writing it):
 // import { register as registerTokenize } from "./commands/tokenize.js";
 
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
   registerInfill(program);
   registerChat(program);
   registerBench(program);
+  registerKeyRetrieval(program);
+  registerPerplexity(program);
   // registerTokenize(program);
   return program;
 }

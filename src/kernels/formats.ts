@@ -17,8 +17,9 @@ const FORMAT = new Map<number, ActivationFormat>([
 /** Weight types the WebAssembly matmul kernels support (the engine's list). */
 export const KERNEL_WEIGHT_TYPES = [...FORMAT.keys()];
 
+/** The activation format of a weight type or kernel kind (the x4 kinds of repack.ts read q8_0). */
 export function activationFormat(type: number): ActivationFormat | undefined {
-  return FORMAT.get(type);
+  return FORMAT.get(type) ?? (type === 102 || type === 108 ? "q8_0" : undefined);
 }
 
 /** Bytes per token of an activation row of `cols` values in `fmt` (the kernels' layouts). */

@@ -8,6 +8,7 @@ import { dequantizeRow } from "../format/dequant.js";
 import { floatToHalf, halfToFloat, roundToHalf } from "../format/f16.js";
 import { rowBytes } from "../format/ggml-types.js";
 import { activationFormat, activationStride } from "./formats.js";
+import { fileType, unpackX4Row } from "./repack.js";
 import type { KernelExports } from "./wasm.js";
 
 const f32 = Math.fround;
@@ -53,7 +54,8 @@ export class RefKernels implements KernelExports {
     // Activations as the kernel for this weight type reads them (other quantised types: Q8 blocks of 32).
     const fmt = activationFormat(kind) ?? "q8_0";
     const u8 = this.u8;
-    if (rowBytes(kind, cols) !== rb) throw new Error(`rowBytes ${rb} does not match type ${kind} x ${cols}`);
+    const type = fileType(kind), x4 = type !== kind;
+    if (rowBytes(type, cols) !== rb) throw new Error(`rowBytes ${rb} does not match type ${kind} x ${cols}`);
     const xs: ArrayLike<number>[] = [];
     for (let t = 0; t < nTok; t++) {
       const xt = x + t * xStride;
@@ -61,7 +63,8 @@ export class RefKernels implements KernelExports {
     }
     const out = this.f32v(y, nTok * yStride);
     for (let r = r0; r < r1; r++) {
-      const wr = dequantizeRow(kind, u8.subarray(w + r * rb, w + (r + 1) * rb), cols);
+      const bytes = x4 ? unpackX4Row(kind, u8.subarray(w), r, cols) : u8.subarray(w + r * rb, w + (r + 1) * rb);
+      const wr = dequantizeRow(type, bytes, cols);
       for (let t = 0; t < nTok; t++) {
         const xt = xs[t];
         let s = 0;

@@ -12,6 +12,7 @@ import { GGMLType, typeName } from "../format/ggml-types.js";
 import type { ModelConfig } from "../format/model-config.js";
 import { describeTensorProblems, checkLlamaTensors, type ModelFile } from "../format/model-file.js";
 import { writeF16Table } from "../kernels/arena.js";
+import { repackX4 } from "../kernels/repack.js";
 import { activationFormat, activationStride, KERNEL_WEIGHT_TYPES } from "../kernels/formats.js";
 import { compileKernels, detectVariant, instantiateKernels, type KernelExports, type KernelVariant } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
@@ -112,7 +113,10 @@ export class LlamaModel {
           const raw = new Uint8Array(t.nbytes);
           t.read(raw);
           new Float32Array(mem.buffer, w.ptr, w.cols).set(dequantizeRow(t.type, raw, w.cols));
-        } else t.read(dst);
+        } else {
+          t.read(dst);
+          if (w.kind !== w.type) repackX4(w.kind, dst, w.rows, w.cols); // the one layout change, in place
+        }
         loaded += w.nbytes;
         opts.onProgress?.(loaded, plan.weightBytes);
       }
@@ -146,7 +150,7 @@ export class LlamaModel {
    * made on demand (and reused by the next matmul that reads the same input, see `Input`).
    */
   private matmul(si: number, w: PlacedWeight, x: Input, T: number, out: number, outStride = w.rows): void {
-    const fmt = activationFormat(w.type)!;
+    const fmt = activationFormat(w.kind)!;
     let src = x.ptr, stride = w.cols * 4;
     if (fmt !== "f32") {
       src = this.plan.shards[si].buffers.act[fmt];
@@ -158,7 +162,7 @@ export class LlamaModel {
         x.quantized.add(fmt);
       }
     }
-    this.run(si, "matmul", w.type, w.ptr, w.rowBytes, src, stride, out, outStride, w.cols, T, 0, w.rows);
+    this.run(si, "matmul", w.kind, w.ptr, w.rowBytes, src, stride, out, outStride, w.cols, T, 0, w.rows);
   }
 
   /**

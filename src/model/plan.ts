@@ -14,6 +14,7 @@ import type { ModelConfig } from "../format/model-config.js";
 import type { ModelTensor } from "../format/model-file.js";
 import { ArenaPlan } from "../kernels/arena.js";
 import { activationStride, type ActivationFormat } from "../kernels/formats.js";
+import { kernelKind } from "../kernels/repack.js";
 import { MAX_PAGES, PAGE } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
 
@@ -46,7 +47,10 @@ export interface PlanOptions {
 export interface PlacedWeight {
   name: string;
   ptr: number;
+  /** The file's ggml type. */
   type: number;
+  /** What the matmul kernel runs: the type, or its row-interleaved x4 layout (src/kernels/repack.ts). */
+  kind: number;
   rows: number;
   cols: number;
   rowBytes: number;
@@ -106,8 +110,10 @@ const MAX_SHARD = MAX_PAGES * PAGE - 64 * PAGE;
 /** 1-D tensors (the norms) are always held as F32, whatever the file stores; the loader converts. */
 function weightOf(name: string, t: ModelTensor): Omit<PlacedWeight, "ptr"> {
   const cols = t.dims[0];
-  if (t.dims.length === 1) return { name, type: GGMLType.F32, rows: 1, cols, rowBytes: cols * 4, nbytes: cols * 4 };
-  return { name, type: t.type, rows: t.dims[1], cols, rowBytes: rowBytes(t.type, cols), nbytes: t.nbytes };
+  if (t.dims.length === 1) return { name, type: GGMLType.F32, kind: GGMLType.F32, rows: 1, cols, rowBytes: cols * 4, nbytes: cols * 4 };
+  // token_embd keeps the GGUF layout: the embedding lookup reads its rows
+  const kind = name === "token_embd.weight" ? t.type : kernelKind(t.type, t.dims[1]);
+  return { name, type: t.type, kind, rows: t.dims[1], cols, rowBytes: rowBytes(t.type, cols), nbytes: t.nbytes };
 }
 
 /** Plan shards for `config` given its tensors (already validated against the config). */

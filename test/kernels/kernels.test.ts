@@ -215,3 +215,34 @@ test("the 2-thread pool gives bit-identical results to one thread", async () => 
 });
 
 export type { KernelExports };
+
+test("x4 repacking is an exact in-place round trip, and the x4 kernels match the reference", async () => {
+  const { KIND_Q4_0X4, KIND_Q8_0X4, kernelKind, repackX4, unpackX4Row } = await import("../../src/kernels/repack.js");
+  assert.equal(kernelKind(GGMLType.Q4_0, 8), KIND_Q4_0X4);
+  assert.equal(kernelKind(GGMLType.Q4_0, 6), GGMLType.Q4_0); // rows not a multiple of 4 keep the GGUF layout
+  for (const variant of variants) {
+    for (const [type, kind] of [[GGMLType.Q8_0, KIND_Q8_0X4], [GGMLType.Q4_0, KIND_Q4_0X4]]) {
+      for (const [rows, cols, nTok] of [[4, 32, 1], [12, 96, 3], [36, 4096, 9], [8, 1024, 5]]) {
+        const s = setup(variant);
+        const rng = new Rng([17, type, rows]);
+        const rb = rowBytes(type, cols);
+        const w = s.alloc(rows * rb);
+        fillWeights(s.memory, w, type, rows, cols, rng);
+        const bytes = new Uint8Array(s.memory.buffer, w, rows * rb);
+        const gguf = bytes.slice();
+        repackX4(kind, bytes, rows, cols);
+        if (rows > 4) assert.notDeepEqual(bytes.slice(), gguf);
+        for (let r = 0; r < rows; r++) assert.deepEqual(unpackX4Row(kind, bytes, r, cols), gguf.subarray(r * rb, (r + 1) * rb));
+        const xf = s.alloc(nTok * cols * 4);
+        fillF32(s.memory, xf, nTok * cols, rng);
+        const st = s.k.q8Stride(cols), x = s.alloc(nTok * st);
+        s.k.quantize_q8_0(xf, cols, x, cols, 0, nTok);
+        const y1 = s.alloc(nTok * rows * 4), y2 = s.alloc(nTok * rows * 4);
+        s.k.matmul(kind, w, rb, x, st, y1, rows, cols, nTok, 0, rows);
+        s.ref.matmul(kind, w, rb, x, st, y2, rows, cols, nTok, 0, rows);
+        const err = maxRelErr(new Float32Array(s.memory.buffer, y1, nTok * rows), new Float32Array(s.memory.buffer, y2, nTok * rows), Math.sqrt(cols) * 0.5);
+        assert.ok(err < 1e-5, `${variant} kind ${kind} ${rows}x${cols} x${nTok}: ${err}`);
+      }
+    }
+  }
+});

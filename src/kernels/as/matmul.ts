@@ -12,22 +12,28 @@ import { h2f_u32 } from "./f16";
 import { dot4_q4_K, dot4_q5_K, dot4_q6_K } from "./kquants";
 
 const TT: i32 = 8; // token tile
+let ROW1: bool = true; // decode: Q8_0/Q4_0 rows one at a time (see dot1_*)
+export function set_row1(on: bool): void { ROW1 = on; }
 
 let f16lut: usize = 0;
 /**
- * `i32x4.relaxed_dot_i8x16_i7x16_add_s` must follow the spec for the Q4_0 kernel. It does not in
- * V8 11.3's baseline compiler (Liftoff, Node 20): there the accumulator is dropped and the dot
- * product doubled; TurboFan is right. The host compiles with --no-liftoff and checks this probe
- * before it picks the relaxed build. Returns 1 when the instruction behaves, else 0.
+ * The relaxed build uses `i16x8.relaxed_dot_i8x16_i7x16_s` (Q4_0 and the K-quants), always with a
+ * 7-bit second operand, where the spec makes the result exact. This probe checks that before the host
+ * picks the relaxed build (see wasm.ts), and also that the i32x4 form is right: V8 11.3's baseline
+ * compiler (Liftoff) drops its accumulator and doubles the product, which is one reason the host
+ * compiles with --no-liftoff. Returns 1 when both behave, else 0.
  */
 export function relaxed_dot_factor(): i32 {
   if (!ASC_FEATURE_RELAXED_SIMD) return 1;
   const a = i8x16(3, -5, 7, 0, 0, 0, 0, 0, -128, 0, 0, 0, 0, 0, 0, 0);
   const b = i8x16(11, 13, 2, 0, 0, 0, 0, 0, 127, 127, 0, 0, 0, 0, 0, 0);
+  const h = i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
+  const ok16 = i16x8.extract_lane_s(h, 0) == 3 * 11 - 5 * 13 && i16x8.extract_lane_s(h, 1) == 7 * 2
+    && i16x8.extract_lane_s(h, 2) == 0 && i16x8.extract_lane_s(h, 4) == -128 * 127;
   const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, i32x4(100, 1, -7, 0));
-  const ok = i32x4.extract_lane(r, 0) == 100 - 18 && i32x4.extract_lane(r, 1) == 1
+  const ok32 = i32x4.extract_lane(r, 0) == 100 - 18 && i32x4.extract_lane(r, 1) == 1
     && i32x4.extract_lane(r, 2) == -7 - 128 * 127 && i32x4.extract_lane(r, 3) == 0;
-  return ok ? 1 : 0;
+  return ok16 && ok32 ? 1 : 0;
 }
 
 /** Each instance (thread) calls this once: `p` is a 65536-entry f16 -> f32 table in shared memory. */
@@ -182,7 +188,8 @@ function dot4_q8_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i3
   const lo = v128.and(q, i8x16.splat(0x0f));
   const hi = i8x16.shr_u(q, 4);
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, lo, i32x4.splat(0)));
+    // i16 pair sums are at most 2 x 127 x 15 = 3810, so lo + hi (7620) cannot overflow i16
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi)));
   }
   let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), xl0);
   s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), xh0));
@@ -213,12 +220,80 @@ function dot4_q4_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i3
   store4(y, acc, nrows);
 }
 
+// ------------------------------------------------------------ one row at a time (decode, Q8_0/Q4_0)
+// From DRAM a single row stream is faster than four interleaved ones. Four consecutive blocks of the
+// row are reduced into one vector, converted once and scaled by their four scales at once.
+
+// @ts-ignore: decorator
+@inline function wscales4(p: usize, bs: usize): v128 {
+  let v = f32x4.splat(h2f_lut(load<u16>(p)));
+  v = f32x4.replace_lane(v, 1, h2f_lut(load<u16>(p + bs)));
+  v = f32x4.replace_lane(v, 2, h2f_lut(load<u16>(p + 2 * bs)));
+  return f32x4.replace_lane(v, 3, h2f_lut(load<u16>(p + 3 * bs)));
+}
+
+/** dot(W row, x) for a Q8_0 row `w` and Q8 activations x (layout of quantize_q8_0). */
+function dot1_q8_0(w: usize, x: usize, cols: i32): f32 {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  let acc = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const p = w + <usize>b * 34, xb = x + (<usize>b << 5);
+    const s0 = isum_q8_0(p, i16x8.extend_low_i8x16_s(v128.load(xb)), i16x8.extend_high_i8x16_s(v128.load(xb)), i16x8.extend_low_i8x16_s(v128.load(xb + 16)), i16x8.extend_high_i8x16_s(v128.load(xb + 16)));
+    const s1 = isum_q8_0(p + 34, i16x8.extend_low_i8x16_s(v128.load(xb + 32)), i16x8.extend_high_i8x16_s(v128.load(xb + 32)), i16x8.extend_low_i8x16_s(v128.load(xb + 48)), i16x8.extend_high_i8x16_s(v128.load(xb + 48)));
+    const s2 = isum_q8_0(p + 68, i16x8.extend_low_i8x16_s(v128.load(xb + 64)), i16x8.extend_high_i8x16_s(v128.load(xb + 64)), i16x8.extend_low_i8x16_s(v128.load(xb + 80)), i16x8.extend_high_i8x16_s(v128.load(xb + 80)));
+    const s3 = isum_q8_0(p + 102, i16x8.extend_low_i8x16_s(v128.load(xb + 96)), i16x8.extend_high_i8x16_s(v128.load(xb + 96)), i16x8.extend_low_i8x16_s(v128.load(xb + 112)), i16x8.extend_high_i8x16_s(v128.load(xb + 112)));
+    const d = f32x4.mul(wscales4(p, 34), v128.load(xd + (<usize>b << 2)));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(hsum4(s0, s1, s2, s3)), d));
+  }
+  let sum = hsum(acc);
+  for (; b < nb; b++) {
+    const p = w + <usize>b * 34, xb = x + (<usize>b << 5);
+    const s = isum_q8_0(p, i16x8.extend_low_i8x16_s(v128.load(xb)), i16x8.extend_high_i8x16_s(v128.load(xb)), i16x8.extend_low_i8x16_s(v128.load(xb + 16)), i16x8.extend_high_i8x16_s(v128.load(xb + 16)));
+    sum += <f32>(i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3)) * h2f_lut(load<u16>(p)) * load<f32>(xd + (<usize>b << 2));
+  }
+  return sum;
+}
+
+// @ts-ignore: decorator
+@inline function isum1_q4_0(p: usize, xb: usize): v128 {
+  const x0 = v128.load(xb), x1 = v128.load(xb + 16);
+  if (ASC_FEATURE_RELAXED_SIMD) return isum_q4_0(p, x0, x1, x0, x0, x1, x1);
+  return isum_q4_0(p, x0, x1, i16x8.extend_low_i8x16_s(x0), i16x8.extend_high_i8x16_s(x0), i16x8.extend_low_i8x16_s(x1), i16x8.extend_high_i8x16_s(x1));
+}
+
+/** dot(W row, x) for a Q4_0 row `w` and Q8 activations x (layout of quantize_q8_0). */
+function dot1_q4_0(w: usize, x: usize, cols: i32): f32 {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  let acc = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const p = w + <usize>b * 18, xb = x + (<usize>b << 5);
+    let s = hsum4(isum1_q4_0(p, xb), isum1_q4_0(p + 18, xb + 32), isum1_q4_0(p + 36, xb + 64), isum1_q4_0(p + 54, xb + 96));
+    s = i32x4.sub(s, i32x4.shl(v128.load(xs + (<usize>b << 2)), 3));
+    const d = f32x4.mul(wscales4(p, 18), v128.load(xd + (<usize>b << 2)));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
+  }
+  let sum = hsum(acc);
+  for (; b < nb; b++) {
+    const p = w + <usize>b * 18;
+    const s = isum1_q4_0(p, x + (<usize>b << 5));
+    const tot = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3) - 8 * load<i32>(xs + (<usize>b << 2));
+    sum += <f32>tot * h2f_lut(load<u16>(p)) * load<f32>(xd + (<usize>b << 2));
+  }
+  return sum;
+}
+
 // --------------------------------------------------------------- Q4_0, 4 rows x 4 tokens (relaxed)
 // Prefill: the four rows' nibbles of a block are unpacked once and used for four tokens.
 
 // @ts-ignore: decorator
 @inline function rdot(x0: v128, lo: v128, x1: v128, hi: v128): v128 {
-  return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, lo, i32x4.splat(0)));
+  // as isum_q4_0: i16 pair sums cannot overflow, widened once
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi)));
 }
 
 // @ts-ignore: decorator
@@ -242,6 +317,82 @@ function mm4x4_q4_0(w: usize, rb: usize, x: usize, xs: usize, cols: i32, y: usiz
     const l0 = v128.and(q0, m), h0 = i8x16.shr_u(q0, 4), l1 = v128.and(q1, m), h1 = i8x16.shr_u(q1, 4);
     const l2 = v128.and(q2, m), h2 = i8x16.shr_u(q2, 4), l3 = v128.and(q3, m), h3 = i8x16.shr_u(q3, 4);
     const ws = scales4(p, rb);
+    const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
+    a0 = step4_q4_0(x, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a0);
+    a1 = step4_q4_0(x + xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a1);
+    a2 = step4_q4_0(x + 2 * xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a2);
+    a3 = step4_q4_0(x + 3 * xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a3);
+  }
+  v128.store(y, a0); v128.store(y + ys, a1); v128.store(y + 2 * ys, a2); v128.store(y + 3 * ys, a3);
+}
+
+// ------------------------------------------------------- 4-row interleaved layouts (src/model/repack.ts)
+// Q8_0x4 / Q4_0x4: rows in groups of four; block b of a group is [4 x f16 d][row 0 quants]..[row 3
+// quants] (136 / 72 bytes: the same bytes as four GGUF blocks). One sequential stream feeds four rows,
+// and the four scales are one 8-byte load.
+
+const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
+
+// @ts-ignore: decorator
+@inline function scales_x4(p: usize): v128 { return h2f_u32(i32x4.extend_low_i16x8_u(v128.load64_zero(p))); }
+
+/** Four rows (one group at w) x one token of Q8_0x4. */
+function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 5);
+    const x0 = v128.load(xb), x1 = v128.load(xb + 16);
+    const xl0 = i16x8.extend_low_i8x16_s(x0), xh0 = i16x8.extend_high_i8x16_s(x0);
+    const xl1 = i16x8.extend_low_i8x16_s(x1), xh1 = i16x8.extend_high_i8x16_s(x1);
+    const p = w + <usize>b * 136;
+    // isum_q8_0 reads quants at p + 2: point it 2 bytes before each row's 32 quants
+    const s = hsum4(isum_q8_0(p + 6, xl0, xh0, xl1, xh1), isum_q8_0(p + 38, xl0, xh0, xl1, xh1),
+      isum_q8_0(p + 70, xl0, xh0, xl1, xh1), isum_q8_0(p + 102, xl0, xh0, xl1, xh1));
+    const d = f32x4.mul(scales_x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
+  }
+  store4(y, acc, nrows);
+}
+
+/** Four rows (one group at w) x one token of Q4_0x4. */
+function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 5);
+    const x0 = v128.load(xb), x1 = v128.load(xb + 16);
+    let xl0 = x0, xh0 = x0, xl1 = x1, xh1 = x1;
+    if (!ASC_FEATURE_RELAXED_SIMD) {
+      xl0 = i16x8.extend_low_i8x16_s(x0); xh0 = i16x8.extend_high_i8x16_s(x0);
+      xl1 = i16x8.extend_low_i8x16_s(x1); xh1 = i16x8.extend_high_i8x16_s(x1);
+    }
+    const p = w + <usize>b * 72;
+    // isum_q4_0 reads 16 quant bytes at p + 2
+    let s = hsum4(isum_q4_0(p + 6, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + 22, x0, x1, xl0, xh0, xl1, xh1),
+      isum_q4_0(p + 38, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + 54, x0, x1, xl0, xh0, xl1, xh1));
+    s = i32x4.sub(s, i32x4.splat(8 * load<i32>(xs + (<usize>b << 2))));
+    const d = f32x4.mul(scales_x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
+  }
+  store4(y, acc, nrows);
+}
+
+/** Four rows (one Q4_0x4 group) x four tokens (xs bytes apart), relaxed SIMD; y rows ys bytes apart. */
+function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 5;
+  const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
+  const m = i8x16.splat(0x0f);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 72;
+    const q0 = v128.load(p + 8), q1 = v128.load(p + 24), q2 = v128.load(p + 40), q3 = v128.load(p + 56);
+    const l0 = v128.and(q0, m), h0 = i8x16.shr_u(q0, 4), l1 = v128.and(q1, m), h1 = i8x16.shr_u(q1, 4);
+    const l2 = v128.and(q2, m), h2 = i8x16.shr_u(q2, 4), l3 = v128.and(q3, m), h3 = i8x16.shr_u(q3, 4);
+    const ws = scales_x4(p);
     const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
     a0 = step4_q4_0(x, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a0);
     a1 = step4_q4_0(x + xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a1);
@@ -283,6 +434,22 @@ export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i3
       const nrows = min(4, r1 - r);
       const wr = w + <usize>r * rb;
       let t = t0;
+      if (kind == KIND_Q4_0X4 || kind == KIND_Q8_0X4) {
+        // interleaved groups: rows r..r+3 are one group (r is a multiple of 4; padded rows are not stored)
+        if (ASC_FEATURE_RELAXED_SIMD && kind == KIND_Q4_0X4 && nrows == 4) {
+          for (; t + 4 <= t1; t += 4) {
+            mm4x4_q4_0x4(wr, x + <usize>t * <usize>xStride, <usize>xStride, cols,
+              y + ((<usize>t * <usize>yStride + <usize>r) << 2), <usize>yStride << 2);
+          }
+        }
+        for (; t < t1; t++) {
+          const xt = x + <usize>t * <usize>xStride;
+          const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
+          if (kind == KIND_Q4_0X4) dot4_q4_0x4(wr, xt, cols, yt, nrows);
+          else dot4_q8_0x4(wr, xt, cols, yt, nrows);
+        }
+        continue;
+      }
       if (ASC_FEATURE_RELAXED_SIMD && kind == KIND_Q4_0 && nrows == 4) {
         for (; t + 4 <= t1; t += 4) {
           mm4x4_q4_0(wr, rb, x + <usize>t * <usize>xStride, <usize>xStride, cols,
@@ -292,7 +459,9 @@ export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i3
       for (; t < t1; t++) {
         const xt = x + <usize>t * <usize>xStride;
         const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
-        if (nrows == 4) dot4(kind, wr, rb, xt, cols, yt, 4);
+        if (ROW1 && nTok < 4 && kind == KIND_Q8_0) for (let k = 0; k < nrows; k++) store<f32>(yt + (<usize>k << 2), dot1_q8_0(wr + <usize>k * rb, xt, cols));
+        else if (ROW1 && nTok < 4 && kind == KIND_Q4_0) for (let k = 0; k < nrows; k++) store<f32>(yt + (<usize>k << 2), dot1_q4_0(wr + <usize>k * rb, xt, cols));
+        else if (nrows == 4) dot4(kind, wr, rb, xt, cols, yt, 4);
         else for (let k = 0; k < nrows; k++) dot4(kind, wr + <usize>k * rb, 0, xt, cols, yt + (<usize>k << 2), 1);
       }
     }

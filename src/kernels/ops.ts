@@ -37,6 +37,7 @@ export const CTL_ERROR = 3;
 export const CTL_SLEEPERS = 4; // workers blocked in Atomics.wait
 export const CTL_SCRATCH_STRIDE = 5;
 export const CTL_SHARD = 6; // which memory (and so which kernel instance) the op runs on
+export const CTL_MAIN_WAITING = 7; // the main thread sleeps on CTL_DONE: a finishing worker must notify
 export const CTL_ARGS = 8;
 export const CTL_INTS = 32;
 

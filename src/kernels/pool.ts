@@ -7,10 +7,13 @@
  */
 import { Worker } from "node:worker_threads";
 import {
-  CTL_ARGS, CTL_DONE, CTL_ERROR, CTL_GEN, CTL_INTS, CTL_OP, CTL_SCRATCH_STRIDE, CTL_SHARD, CTL_SLEEPERS,
+  CTL_ARGS, CTL_DONE, CTL_ERROR, CTL_GEN, CTL_INTS, CTL_MAIN_WAITING, CTL_OP, CTL_SCRATCH_STRIDE, CTL_SHARD, CTL_SLEEPERS,
   OP_EXIT, OP_INDEX, OPS, runShare,
 } from "./ops.js";
 import { compileKernels, instantiateKernels, type KernelExports, type KernelVariant } from "./wasm.js";
+
+/** Iterations the main thread spins on the done counter before it sleeps (tens of microseconds). */
+const SPIN_BEFORE_WAIT = 20_000;
 
 export interface PoolOptions {
   nThreads: number;
@@ -53,7 +56,7 @@ export class Pool {
       const ts = import.meta.url.endsWith(".ts");
       const w = new Worker(new URL(ts ? "./worker.ts" : "./worker.js", import.meta.url), {
         execArgv: ts ? ["--import", "tsx"] : undefined,
-        workerData: { variant: opts.variant, memories: opts.memories, control, lutPtrs: opts.lutPtrs, tid, nThreads: opts.nThreads, spinMs: opts.spinMs ?? 2 },
+        workerData: { variant: opts.variant, memories: opts.memories, control, lutPtrs: opts.lutPtrs, tid, nThreads: opts.nThreads, spinMs: opts.spinMs ?? 0.25 },
       });
       pool.workers.push(w);
       ready.push(new Promise((resolve, reject) => {
@@ -88,8 +91,18 @@ export class Pool {
     }
     runShare(this.ks, ctl, this.ctlf, 0, this.nThreads);
     if (nw > 0) {
-      while (Atomics.load(ctl, CTL_DONE) < nw) {
+      // Spin a little (a worker usually finishes within microseconds of us), then sleep on the done
+      // counter: if the OS has taken a worker's core, spinning would only keep it from running.
+      let spins = 0;
+      for (;;) {
+        const done = Atomics.load(ctl, CTL_DONE);
+        if (done >= nw) break;
         if (Atomics.load(ctl, CTL_ERROR) !== 0) throw new Error(`a compute thread failed: ${this.workerError ?? "(no message yet)"}`);
+        if (++spins > SPIN_BEFORE_WAIT) {
+          Atomics.store(ctl, CTL_MAIN_WAITING, 1);
+          Atomics.wait(ctl, CTL_DONE, done, 5); // returns at once if a worker finished since `done` was read
+          Atomics.store(ctl, CTL_MAIN_WAITING, 0);
+        }
       }
     }
   }

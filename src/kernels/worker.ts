@@ -3,7 +3,7 @@
  * generation counter for a short while, fall back to Atomics.wait, run its share, count itself done.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { CTL_DONE, CTL_ERROR, CTL_GEN, CTL_OP, CTL_SLEEPERS, OP_EXIT, runShare } from "./ops.js";
+import { CTL_DONE, CTL_ERROR, CTL_GEN, CTL_MAIN_WAITING, CTL_OP, CTL_SLEEPERS, OP_EXIT, runShare } from "./ops.js";
 import { compileKernels, instantiateKernels, type KernelVariant } from "./wasm.js";
 
 interface WorkerInit {
@@ -53,4 +53,5 @@ for (;;) {
     parentPort!.postMessage({ error: String((e as Error)?.stack ?? e) });
   }
   Atomics.add(ctl, CTL_DONE, 1);
+  if (Atomics.load(ctl, CTL_MAIN_WAITING) !== 0) Atomics.notify(ctl, CTL_DONE);
 }

@@ -32,8 +32,11 @@ function makeModel(type: SynthType, ropeTheta: number): string {
   return path;
 }
 
-/** Our greedy continuation with all logits: after each prompt position, then after each generated token. */
-async function ours(path: string, kvType: "f16" | "f32" | "q8_0", threads: number, batch: number) {
+/**
+ * Our logits after each prompt position, then after each continuation token: our own greedy
+ * continuation, or (teacher forcing) the given tokens, so both sides are compared on the same text.
+ */
+async function ours(path: string, kvType: "f16" | "f32" | "q8_0", threads: number, batch: number, forced?: number[]) {
   const f = openModel(path);
   const m = await LlamaModel.load(f, { kvType, threads, batch, ctx: 256 });
   try {
@@ -44,7 +47,7 @@ async function ours(path: string, kvType: "f16" | "f32" | "q8_0", threads: numbe
     const tokens: number[] = [];
     let last = logits[logits.length - 1];
     for (let pos = PROMPT.length; tokens.length < N; pos++) {
-      const next = argmax(last);
+      const next = forced ? forced[tokens.length] : argmax(last);
       tokens.push(next);
       if (tokens.length === N) break;
       last = m.forward([next], pos, "last");
@@ -104,23 +107,30 @@ function std(v: Float32Array): number {
 }
 
 /**
- * Top-1 equal at every step, top-10 overlap >= 8, same greedy tokens, and logits within `rel` times
- * the logits' standard deviation. llamacpp-peer.md §2 gives 0.05 at a logit std of 0.46, i.e. about
- * 0.11 std; this test's models have a wider output layer (std ~3), so the bound is stated relative.
+ * Along the same continuation (ours is fed llama.cpp's greedy tokens): logits within `rel` times the
+ * logits' standard deviation, top-10 overlap >= 8, and top-1 equal at every step except where
+ * llama.cpp's own top-2 are closer than that tolerance (a near tie either side may break). Returns
+ * the number of such ties. llamacpp-peer.md §2 gives 0.05 at a logit std of 0.46, about 0.11 std;
+ * this test's models have a wider output layer (std ~3), so the bound is stated relative.
  */
-function assertClose(me: { logits: Float32Array[]; tokens: number[] }, peer: { logits: Float32Array[]; tokens: number[] }, rel: number): number {
+function assertClose(me: { logits: Float32Array[] }, peer: { logits: Float32Array[] }, rel: number): number {
   const tol = rel * std(peer.logits[0]);
-  let worst = 0;
+  let worst = 0, ties = 0;
+  assert.equal(me.logits.length, peer.logits.length);
   for (let i = 0; i < peer.logits.length; i++) {
     const a = me.logits[i], b = peer.logits[i];
     worst = Math.max(worst, maxAbsDiff(a, b));
-    assert.equal(argmax(a), argmax(b), `top-1 differs at step ${i}`);
+    const [b1, b2] = topK(b, 2);
+    if (argmax(a) !== b1) {
+      assert.ok(b[b1] - b[b2] < tol, `top-1 differs at step ${i} (${argmax(a)} vs ${b1}) with a clear margin ${b[b1] - b[b2]}`);
+      ties++;
+    }
     const overlap = topK(a, 10).filter((t) => topK(b, 10).includes(t)).length;
     assert.ok(overlap >= 8, `top-10 overlap ${overlap} at step ${i}`);
   }
-  assert.deepEqual(me.tokens, peer.tokens);
   assert.ok(worst < tol, `max |logit difference| ${worst} (tolerance ${tol.toFixed(3)} = ${rel} x logit std)`);
-  return worst;
+  assert.ok(ties <= 2, `${ties} near-ties broke differently`);
+  return ties;
 }
 
 // Quantised weights with an F32 KV cache on both sides: this isolates the weight kernels. We quantise
@@ -129,10 +139,10 @@ function assertClose(me: { logits: Float32Array[]; tokens: number[] }, peer: { l
 // because of it: measured 1e-5 (Q8_0) to 0.17 (Q4_K, one flipped Q8_K activation) here, with a
 // logit std of ~3.2; bit-exact at every position before the first flip.
 for (const type of ["f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k", "q4_k_m"] as SynthType[]) {
-  test(`${type} weights: the same continuation as llama.cpp, top-1 equal at every step, top-10 overlap`, async () => {
+  test(`${type} weights: along llama.cpp's continuation, top-1 equal (but for near ties), top-10 overlap, logits within tolerance`, async () => {
     const path = makeModel(type, 1e6);
     const peer = await peerGreedy(path, PROMPT, N, { kv: "f32", flashAttention: false, allPositions: true });
-    const me = await ours(path, "f32", 2, 64);
+    const me = await ours(path, "f32", 2, 64, peer.tokens);
     // F16/BF16: llama.cpp rounds the activations to f16/bf16 before the dot product; we keep f32.
     assertClose(me, peer, 0.11);
   });
@@ -143,7 +153,7 @@ for (const type of ["f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k", "q4_k
 test("F16 KV cache: top-1 equal and top-10 overlap with llama.cpp's F16 cache", async () => {
   const path = makeModel("f32", 1e6);
   const peer = await peerGreedy(path, PROMPT, N, { kv: "f16", flashAttention: false, allPositions: true });
-  const me = await ours(path, "f16", 2, 64);
+  const me = await ours(path, "f16", 2, 64, peer.tokens);
   assertClose(me, peer, 0.11);
 });
 
@@ -152,6 +162,6 @@ test("F16 KV cache: top-1 equal and top-10 overlap with llama.cpp's F16 cache", 
 test("Q8_0 KV cache: top-1 equal and top-10 overlap with llama.cpp's Q8_0 cache", async () => {
   const path = makeModel("f32", 1e6);
   const peer = await peerGreedy(path, PROMPT, N, { kv: "q8_0", flashAttention: true, allPositions: true });
-  const me = await ours(path, "q8_0", 2, 64);
+  const me = await ours(path, "q8_0", 2, 64, peer.tokens);
   assertClose(me, peer, 0.11);
 });

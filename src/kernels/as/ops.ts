@@ -173,6 +173,60 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   }
 }
 
+/** exp(x) for x <= ~88, four at a time (Cephes expf: 2^n * poly(r), about 1 ulp); exp(x < -87) is 0. */
+// @ts-ignore: decorator
+@inline function vexp(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(-87.0));
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(p, scale), under);
+}
+
+/** [sum(a), sum(b), sum(c), sum(d)] of four f32x4. */
+// @ts-ignore: decorator
+@inline function fsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** q . k for four cached head rows (f32 or f16) `rowBytes` apart: one vector of four scores. */
+// @ts-ignore: decorator
+@inline function qk4(qh: usize, kp: usize, rowBytes: usize, headDim: i32, f16: bool): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let d = 0; d < headDim; d += 4) {
+    const qv = v128.load(qh + (<usize>d << 2));
+    a0 = f32x4.add(a0, f32x4.mul(qv, kv4(kp, d, f16)));
+    a1 = f32x4.add(a1, f32x4.mul(qv, kv4(kp + rowBytes, d, f16)));
+    a2 = f32x4.add(a2, f32x4.mul(qv, kv4(kp + 2 * rowBytes, d, f16)));
+    a3 = f32x4.add(a3, f32x4.mul(qv, kv4(kp + 3 * rowBytes, d, f16)));
+  }
+  return fsum4(a0, a1, a2, a3);
+}
+
+/** out += p0 v0 + p1 v1 + p2 v2 + p3 v3 for four cached head rows (f32 or f16) `rowBytes` apart. */
+// @ts-ignore: decorator
+@inline function axpy4(oh: usize, vp: usize, rowBytes: usize, p: v128, headDim: i32, f16: bool): void {
+  const p0 = f32x4.splat(f32x4.extract_lane(p, 0)), p1 = f32x4.splat(f32x4.extract_lane(p, 1));
+  const p2 = f32x4.splat(f32x4.extract_lane(p, 2)), p3 = f32x4.splat(f32x4.extract_lane(p, 3));
+  for (let d = 0; d < headDim; d += 4) {
+    const o = oh + (<usize>d << 2);
+    let acc = f32x4.add(f32x4.mul(p0, kv4(vp, d, f16)), f32x4.mul(p1, kv4(vp + rowBytes, d, f16)));
+    acc = f32x4.add(acc, f32x4.add(f32x4.mul(p2, kv4(vp + 2 * rowBytes, d, f16)), f32x4.mul(p3, kv4(vp + 3 * rowBytes, d, f16))));
+    v128.store(o, f32x4.add(v128.load(o), acc));
+  }
+}
+
 /**
  * Attention with grouped K/V heads, for work items j in [j0, j1) of nTok*nHeads (token t = j / nHeads,
  * head h = j % nHeads). Each token names its own cache: `info` holds per token three i32
@@ -195,19 +249,47 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     const kc = <usize>load<u32>(info + <usize>t * 12) + <usize>kvh * headBytes;
     const vc = <usize>load<u32>(info + <usize>t * 12 + 4) + <usize>kvh * headBytes;
     const npos = load<i32>(info + <usize>t * 12 + 8);
-    // scores[i] = q . k_i / sqrt(headDim), and their max
-    let mx: f32 = -Infinity;
-    for (let i = 0; i < npos; i++) {
-      const s = qk(qh, kc + <usize>i * rowBytes, headDim, kvt) * scale;
-      store<f32>(scores + (<usize>i << 2), s);
-      if (s > mx) mx = s;
+    // scores[i] = q . k_i / sqrt(headDim), four positions at a time, and their max
+    const wide = kvt != KV_Q8_0, f16 = kvt == KV_F16;
+    const sv = f32x4.splat(scale);
+    let mxv = f32x4.splat(-Infinity);
+    let i = 0;
+    if (wide) {
+      for (; i + 4 <= npos; i += 4) {
+        const s4 = f32x4.mul(qk4(qh, kc + <usize>i * rowBytes, rowBytes, headDim, f16), sv);
+        v128.store(scores + (<usize>i << 2), s4);
+        mxv = f32x4.max(mxv, s4);
+      }
     }
-    // softmax
-    let sum: f32 = 0;
-    for (let i = 0; i < npos; i++) { const e = Mathf.exp(load<f32>(scores + (<usize>i << 2)) - mx); store<f32>(scores + (<usize>i << 2), e); sum += e; }
+    let mx: f32 = max(max(f32x4.extract_lane(mxv, 0), f32x4.extract_lane(mxv, 1)), max(f32x4.extract_lane(mxv, 2), f32x4.extract_lane(mxv, 3)));
+    for (; i < npos; i++) {
+      const s1 = qk(qh, kc + <usize>i * rowBytes, headDim, kvt) * scale;
+      store<f32>(scores + (<usize>i << 2), s1);
+      if (s1 > mx) mx = s1;
+    }
+    // softmax numerators exp(s - max), four at a time, and their sum
+    const mv = f32x4.splat(mx);
+    let sumv = f32x4.splat(0);
+    i = 0;
+    for (; i + 4 <= npos; i += 4) {
+      const e = vexp(f32x4.sub(v128.load(scores + (<usize>i << 2)), mv));
+      v128.store(scores + (<usize>i << 2), e);
+      sumv = f32x4.add(sumv, e);
+    }
+    let sum: f32 = f32x4.extract_lane(sumv, 0) + f32x4.extract_lane(sumv, 1) + f32x4.extract_lane(sumv, 2) + f32x4.extract_lane(sumv, 3);
+    for (; i < npos; i++) {
+      const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(scores + (<usize>i << 2)) - mx)), 0);
+      store<f32>(scores + (<usize>i << 2), e);
+      sum += e;
+    }
     const inv: f32 = <f32>1.0 / sum;
-    // out = sum_i p_i v_i
+    // out = sum_i p_i v_i, four rows of V per pass
     for (let d = 0; d < headDim; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
-    for (let i = 0; i < npos; i++) axpy(oh, vc + <usize>i * rowBytes, f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv), headDim, kvt);
+    const iv = f32x4.splat(inv);
+    i = 0;
+    if (wide) {
+      for (; i + 4 <= npos; i += 4) axpy4(oh, vc + <usize>i * rowBytes, rowBytes, f32x4.mul(v128.load(scores + (<usize>i << 2)), iv), headDim, f16);
+    }
+    for (; i < npos; i++) axpy(oh, vc + <usize>i * rowBytes, f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv), headDim, kvt);
   }
 }

@@ -160,6 +160,15 @@ export class Engine {
     }));
   }
 
+  /** Token ids of `text` (BOS first unless `bos: false`); text is never parsed for special tokens. */
+  tokenize(text: string, opts: { bos?: boolean; infill?: boolean } = {}): number[] {
+    const ids = opts.infill ? this.tokenizer.encodeInfilling(text) : this.tokenizer.encode(text);
+    return (opts.bos ?? true) ? [this.tokenizer.special.bos, ...ids] : ids;
+  }
+
+  /** The text of token ids (SentencePiece decoding: the first piece's leading space is dropped). */
+  detokenize(ids: ArrayLike<number>): string { return this.tokenizer.decode(ids); }
+
   /** n samples of one prompt, decoded as a batch over the model's KV sequences (see generateMany). */
   completeMany(prompt: string, n: number, opts: CompleteOptions = {}): Promise<ManyResult> {
     this.sessions?.clobber(n);

@@ -11,48 +11,14 @@
  * the bytes that remain before anything is allocated for it. Tensor bytes are handed out as
  * views (in-memory files) or read straight into the caller's buffer (`readTensorInto`).
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { FormatError } from "../util/errors.js";
+import { bufferSource, fileSource, type ByteSource } from "./byte-source.js";
 import { SUPPORTED_TYPE_NAMES, TYPE_INFO, typeName } from "./ggml-types.js";
 import {
   GGML_MAX_DIMS, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUFValueType, SCALAR_SIZE, VALUE_TYPE_NAMES,
   plainValue,
   type GGUFArrayItems, type GGUFArrayValue, type GGUFMetaValue, type GGUFTensorInfo,
 } from "./gguf-types.js";
-
-/** Where bytes come from: a file descriptor (positional reads) or an in-memory buffer. */
-interface ByteSource {
-  readonly size: number;
-  read(pos: number, dst: Uint8Array): void;
-  view?(pos: number, len: number): Uint8Array;
-  close(): void;
-}
-
-function fileSource(path: string): ByteSource {
-  const fd = openSync(path, "r");
-  const size = fstatSync(fd).size;
-  return {
-    size,
-    read(pos, dst) {
-      let done = 0;
-      while (done < dst.length) {
-        const n = readSync(fd, dst, done, dst.length - done, pos + done);
-        if (n <= 0) throw new Error(`${path}: short read at byte ${pos + done}`);
-        done += n;
-      }
-    },
-    close() { closeSync(fd); },
-  };
-}
-
-function bufferSource(bytes: Uint8Array): ByteSource {
-  return {
-    size: bytes.length,
-    read(pos, dst) { dst.set(bytes.subarray(pos, pos + dst.length)); },
-    view(pos, len) { return bytes.subarray(pos, pos + len); },
-    close() { /* nothing to release */ },
-  };
-}
 
 const WINDOW = 1 << 20;
 // ignoreBOM: a piece may be U+FEFF itself (the llama vocab has one), which must not be stripped.

@@ -6,8 +6,8 @@
  * (the offset of the offending key in the file when it can be found, else the start of the JSON)
  * and the field. `JSONFields` reads typed, range-checked fields out of one JSON object.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { FormatError, UserError } from "../util/errors.js";
+import { FormatError } from "../util/errors.js";
+import { readSmallFile } from "./byte-source.js";
 
 /** JSON describing a model is small; anything bigger than this is not one of ours. */
 export const MAX_JSON_FILE_BYTES = 256 * 1024 * 1024;
@@ -27,26 +27,7 @@ export interface JSONText {
 
 /** Read and parse a JSON file, refusing files larger than `maxBytes` before reading them. */
 export function readJSONFile(path: string, maxBytes = MAX_JSON_FILE_BYTES): JSONText {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw new UserError(`${path}: cannot open: ${(e as Error).message}`);
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) throw new FormatError(path, 0, "file size", `${size} bytes is too large for a JSON model description (at most ${maxBytes})`);
-    const bytes = new Uint8Array(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, bytes, done, size - done, done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return parseJSONBytes(bytes.subarray(0, done), path, 0);
-  } finally {
-    closeSync(fd);
-  }
+  return parseJSONBytes(readSmallFile(path, maxBytes, "a JSON model description"), path, 0);
 }
 
 /** Parse JSON bytes that start at file offset `base`; syntax errors become FormatErrors. */

@@ -12,9 +12,10 @@
  * to elements x dtype size, inside the data buffer) and that no two tensors overlap. Gaps between
  * tensors are tolerated (the reference writer never leaves any, but they are harmless).
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FormatError, UserError } from "../util/errors.js";
+import { bufferSource, fileSource, type ByteSource } from "./byte-source.js";
 import { GGMLType } from "./ggml-types.js";
 import { isObject, keyOffset, parseJSONBytes, readJSONFile, type JSONText } from "./json-file.js";
 
@@ -46,43 +47,6 @@ export interface SafetensorsTensorInfo {
   nbytes: number;
   /** Absolute byte offset of the tensor data in the file. */
   fileOffset: number;
-}
-
-/** Positional reads from a file descriptor, or slices of an in-memory buffer. */
-interface ByteSource {
-  readonly size: number;
-  read(pos: number, dst: Uint8Array): void;
-  close(): void;
-}
-
-function fileSource(path: string): ByteSource {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw new UserError(`${path}: cannot open: ${(e as Error).message}`);
-  }
-  const size = fstatSync(fd).size;
-  return {
-    size,
-    read(pos, dst) {
-      let done = 0;
-      while (done < dst.length) {
-        const n = readSync(fd, dst, done, dst.length - done, pos + done);
-        if (n <= 0) throw new FormatError(path, pos + done, "tensor data", `the file ended early (size now ${fstatSync(fd).size}, was ${size}); was it changed while open?`);
-        done += n;
-      }
-    },
-    close() { closeSync(fd); },
-  };
-}
-
-function bufferSource(bytes: Uint8Array): ByteSource {
-  return {
-    size: bytes.length,
-    read(pos, dst) { dst.set(bytes.subarray(pos, pos + dst.length)); },
-    close() { /* nothing to release */ },
-  };
 }
 
 export class SafetensorsFile {

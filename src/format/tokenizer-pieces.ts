@@ -7,8 +7,8 @@
  *     whose field 1 is the piece string), and
  *   - HF `tokenizer.json` (`model.vocab` as {piece: id} or [[piece, score], ...], plus `added_tokens`).
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { FormatError, UserError } from "../util/errors.js";
+import { FormatError } from "../util/errors.js";
+import { readSmallFile } from "./byte-source.js";
 import type { SpecialTokens } from "./model-config.js";
 import { isObject, keyOffset, readJSONFile } from "./json-file.js";
 
@@ -32,34 +32,11 @@ export function namedSpecialIds(pieces: readonly string[]): Pick<SpecialTokens, 
   return out;
 }
 
-function readSmallFile(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw new UserError(`${path}: cannot open: ${(e as Error).message}`);
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_TOKENIZER_BYTES) throw new FormatError(path, 0, "file size", `${size} bytes is too large for a tokenizer (at most ${MAX_TOKENIZER_BYTES})`);
-    const buf = new Uint8Array(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, buf, done, size - done, done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The pieces of a SentencePiece `tokenizer.model`, by id. */
 export function readSentencePiecePieces(path: string): string[] {
-  const b = readSmallFile(path);
+  const b = readSmallFile(path, MAX_TOKENIZER_BYTES, "a tokenizer");
   let pos = 0;
   const fail = (at: number, field: string, problem: string): never => { throw new FormatError(path, at, field, problem); };
 

@@ -6,33 +6,12 @@ import { GGMLType, rowBytes } from "../../src/format/ggml-types.js";
 import { floatToBf16, floatToHalf } from "../../src/format/f16.js";
 import { quantizeRow } from "../../src/format/quantize.js";
 import { Rng } from "../../src/util/rng.js";
-import { ArenaPlan, writeF16Table } from "../../src/kernels/arena.js";
+import { VARIANTS, fillF32, maxRelErr, setup } from "../helpers/kernels.js";
 import { Pool } from "../../src/kernels/pool.js";
-import { RefKernels } from "../../src/kernels/ref.js";
-import { detectVariant, instantiateKernels, compileKernels, type KernelExports, type KernelVariant } from "../../src/kernels/wasm.js";
+import { detectVariant, type KernelExports } from "../../src/kernels/wasm.js";
 
-const MB = 1 << 20;
 
-function setup(variant: KernelVariant) {
-  const module = compileKernels(variant);
-  const probe = instantiateKernels(module, new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }));
-  const plan = new ArenaPlan(probe.heap_base());
-  const lut = plan.alloc("f16 table", 65536 * 4);
-  const heap = plan.alloc("test heap", 48 * MB);
-  const memory = plan.createMemory();
-  writeF16Table(memory, lut);
-  const k = instantiateKernels(module, memory);
-  k.set_f16_lut(lut);
-  let top = heap;
-  const alloc = (bytes: number) => { const p = Math.ceil(top / 64) * 64; top = p + bytes; return p; };
-  return { memory, k, ref: new RefKernels(memory), alloc, lut, reset: () => { top = heap; } };
-}
 
-function fillF32(mem: WebAssembly.Memory, ptr: number, n: number, rng: Rng, scale = 1): Float32Array {
-  const v = new Float32Array(mem.buffer, ptr, n);
-  for (let i = 0; i < n; i++) v[i] = rng.normal() * scale;
-  return v;
-}
 
 /** Random weights of `type`, `rows` x `cols`, written at ptr. */
 function fillWeights(mem: WebAssembly.Memory, ptr: number, type: number, rows: number, cols: number, rng: Rng): void {
@@ -50,13 +29,8 @@ function fillWeights(mem: WebAssembly.Memory, ptr: number, type: number, rows: n
   }
 }
 
-function maxRelErr(a: Float32Array, b: Float32Array, scale: number): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / scale);
-  return m;
-}
 
-const variants: KernelVariant[] = detectVariant() === "relaxed" ? ["simd", "relaxed"] : ["simd"];
+const variants = VARIANTS;
 
 test("relaxed SIMD is detected on this Node", () => {
   // Node 20's V8 supports relaxed SIMD behind a flag, which wasm.ts sets at run time.

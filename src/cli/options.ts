@@ -26,7 +26,8 @@ export function addModelOptions(cmd: Command): Command {
     .option("--batch <n>", "tokens per prefill chunk", num("--batch", { int: true, min: 1, max: 4096 }))
     .addOption(new Option("--kv <type>", "KV cache type (q8_0: about half of f16, for long contexts)").choices(["f16", "f32", "q8_0"]).default("f16"))
     .option("--rope-theta <theta>", "override the RoPE base from the file", num("--rope-theta", { min: 1 }))
-    .option("--rope-scale <s>", "linear RoPE position scale (positions are divided by it)", num("--rope-scale", { min: 1 }));
+    .option("--rope-scale <s>", "linear RoPE position scale (positions are divided by it)", num("--rope-scale", { min: 1 }))
+    .option("-v, --verbose", "print the planned memory (weights, KV cache) and timings to stderr");
 }
 
 export function addSamplingOptions(cmd: Command): Command {
@@ -42,14 +43,19 @@ export function addSamplingOptions(cmd: Command): Command {
 }
 
 export interface ModelCliOptions {
-  model: string; threads?: number; ctx?: number; batch?: number; kv: "f16" | "f32" | "q8_0"; ropeTheta?: number; ropeScale?: number;
+  model: string; threads?: number; ctx?: number; batch?: number; kv: "f16" | "f32" | "q8_0"; ropeTheta?: number; ropeScale?: number; verbose?: boolean;
 }
 export interface SamplingCliOptions {
   maxTokens?: number; temperature: number; topP: number; topK: number; minP: number; repeatPenalty: number; seed?: number; stop?: string[];
 }
 
+/** Load options from the flags. The planned memory is printed (before allocating) on a terminal or with --verbose. */
 export function loadOptions(o: ModelCliOptions): LoadOptions {
-  return { threads: o.threads, ctx: o.ctx, batch: o.batch, kvType: o.kv, ropeTheta: o.ropeTheta, ropeScale: o.ropeScale };
+  const show = o.verbose || process.stderr.isTTY;
+  return {
+    threads: o.threads, ctx: o.ctx, batch: o.batch, kvType: o.kv, ropeTheta: o.ropeTheta, ropeScale: o.ropeScale,
+    onPlan: show ? (_plan, summary) => process.stderr.write(`codellama: ${o.model}: ${summary}\n`) : undefined,
+  };
 }
 
 export function samplingOptions(o: SamplingCliOptions): SamplingOptions & { maxTokens?: number; stopStrings?: string[] } {

@@ -17,7 +17,7 @@ import { activationFormat, activationStride, KERNEL_WEIGHT_TYPES } from "../kern
 import { compileKernels, detectVariant, instantiateKernels, type KernelExports, type KernelVariant } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
 import { createExec, type Backend, type Exec } from "./exec.js";
-import { availableMemory, gb, KV_CODE, kvRowBytes, planModel, type KVType, type ModelPlan, type PlacedWeight } from "./plan.js";
+import { availableMemory, gb, KV_CODE, kvRowBytes, LOGIT_ROWS, planModel, type KVType, type ModelPlan, type PlacedWeight } from "./plan.js";
 import { ropeTable } from "./rope.js";
 import { cpus } from "node:os";
 
@@ -36,6 +36,8 @@ export interface LoadOptions {
   ropeScale?: number;
   /** Testing: force smaller shards. */
   maxShardBytes?: number;
+  /** Called with the planned memory before anything is allocated (the CLI prints it). */
+  onPlan?: (plan: ModelPlan, summary: string) => void;
   onProgress?: (loaded: number, total: number) => void;
 }
 
@@ -94,6 +96,7 @@ export class LlamaModel {
     const nSeq = opts.nSeq ?? 1;
     if (!(Number.isInteger(nSeq) && nSeq >= 1)) throw new UserError(`the number of sequences must be a whole number >= 1, got ${nSeq}`);
     const plan = planModel(config, file.tensors, { ctx, batch, kvType, nThreads, heapBase, nSeq, maxShardBytes: opts.maxShardBytes });
+    opts.onPlan?.(plan, `${gb(plan.totalBytes)} planned: weights ${gb(plan.weightBytes)}, KV cache ${gb(plan.kvBytes)} (${nSeq > 1 ? `${nSeq} x ` : ""}${ctx} tokens, ${kvType}), ${plan.shards.length} memor${plan.shards.length === 1 ? "y" : "ies"}, ${nThreads} thread${nThreads === 1 ? "" : "s"}, ${backend === "ref" ? "reference kernels" : `${variant} kernels`}`);
     const avail = availableMemory();
     if (avail !== undefined && plan.totalBytes > avail) {
       throw new UserError(`${file.path}: needs ${gb(plan.totalBytes)} (weights ${gb(plan.weightBytes)}, KV cache ${gb(plan.kvBytes)} for ${ctx} tokens) but only ${gb(avail)} is available; try a smaller --ctx or --kv f16`);
@@ -252,13 +255,18 @@ export class LlamaModel {
     }
 
     if (want === "none") return new Float32Array(0);
-    // final rmsnorm and the output matrix, for the rows wanted                [n][vocab]
-    const si = shards.length - 1, b = shards[si].buffers;
+    // final rmsnorm and the output matrix, for the rows wanted, LOGIT_ROWS at a time  [n][vocab]
+    const si = shards.length - 1, b = shards[si].buffers, V = c.vocabSize;
     const first = want === "last" ? T - 1 : 0, n = T - first;
-    const split = (fn: keyof KernelExports, ...a: number[]) => (n === 1 ? this.direct(si, fn, ...a) : this.run(si, fn, ...a));
-    split("rmsnorm", b.x + first * dim * 4, this.plan.outputNorm.ptr, b.xb, dim, c.rmsEps, 0, n);
-    this.matmul(si, this.plan.output, input(b.xb), n, b.logits, c.vocabSize);
-    return new Float32Array(this.memories[si].buffer, b.logits, n * c.vocabSize).slice();
+    const out = new Float32Array(n * V);
+    for (let r0 = 0; r0 < n; r0 += LOGIT_ROWS) {
+      const m = Math.min(LOGIT_ROWS, n - r0);
+      const split = (fn: keyof KernelExports, ...a: number[]) => (m === 1 ? this.direct(si, fn, ...a) : this.run(si, fn, ...a));
+      split("rmsnorm", b.x + (first + r0) * dim * 4, this.plan.outputNorm.ptr, b.xb, dim, c.rmsEps, 0, m);
+      this.matmul(si, this.plan.output, input(b.xb), m, b.logits, V);
+      out.set(new Float32Array(this.memories[si].buffer, b.logits, m * V), r0 * V);
+    }
+    return out;
   }
 
   /** Feed a whole prompt of sequence `seq` in batch-sized chunks from `pos`; returns the logits wanted. */

@@ -71,7 +71,7 @@ export interface ShardBuffers {
   cs: number; // RoPE cos/sin [B][headDim]
   info: number; // attention: per token i32 (K cache ptr, V cache ptr, positions seen) [B][3]
   scores: number; // attention scratch [threads][ctx]
-  logits: number; // [B][vocab], last shard only (0 elsewhere)
+  logits: number; // [min(B, LOGIT_ROWS)][vocab], last shard only (0 elsewhere)
 }
 
 export interface LayerPlan {
@@ -103,6 +103,9 @@ export interface ModelPlan {
   seqBytes: number;
   nSeq: number;
 }
+
+/** Rows of logits computed per output matmul (a long prompt's "all" logits are made in chunks). */
+export const LOGIT_ROWS = 64;
 
 const LAYER_TENSORS = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"] as const;
 const MAX_SHARD = MAX_PAGES * PAGE - 64 * PAGE;
@@ -139,7 +142,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
   const B = o.batch, wide = Math.max(c.dim, c.ffnDim);
   const actBytes = 4 * B * (4 * c.dim + 2 * kvDim + 2 * c.ffnDim + c.headDim + 3) + B * activationStride("q8_0", wide)
     + B * activationStride("q8_K", Math.ceil(wide / 256) * 256) + 4 * o.nThreads * o.ctx + 65536 * 4 + 64 * 16 + o.heapBase;
-  const logitBytes = 4 * B * c.vocabSize;
+  const logitBytes = 4 * Math.min(B, LOGIT_ROWS) * c.vocabSize;
 
   // Greedy: fill a shard with layers while they fit; the last shard must also take the globals.
   const groups: number[][] = [[]];
@@ -189,7 +192,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
       cs: f("rope cos/sin", B * c.headDim),
       info: f("attention info", B * 3),
       scores: f("attention scores", o.nThreads * o.ctx),
-      logits: last ? f("logits", B * c.vocabSize) : 0,
+      logits: last ? f("logits", Math.min(B, LOGIT_ROWS) * c.vocabSize) : 0,
     };
     if (arena.size > MAX_PAGES * PAGE) throw new Error(`shard ${si} planned at ${arena.size} bytes, over 4 GiB (planner bug)`);
     shards.push({ arena, lut, layers: group, buffers, weights });

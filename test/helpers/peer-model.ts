@@ -18,7 +18,7 @@ export interface PeerRunOptions {
 }
 
 export interface PeerRun {
-  /** Full logit vectors: after each prompt position (when allPositions) then after each generated token. */
+  /** Full logit vectors: after each prompt position asked for (allPositions / positions, and the last), then after each generated token. */
   logits: Float32Array[];
   /** Greedy tokens generated after the prompt. */
   tokens: number[];
@@ -31,7 +31,7 @@ function toVector(m: ReadonlyMap<number, number>, vocab: number): Float32Array {
 }
 
 /** Evaluate `ids` (BOS included by the caller), then generate `n` greedy tokens; all logits returned. */
-export async function peerGreedy(modelPath: string, ids: number[], n: number, opts: PeerRunOptions & { allPositions?: boolean } = {}): Promise<PeerRun> {
+export async function peerGreedy(modelPath: string, ids: number[], n: number, opts: PeerRunOptions & { allPositions?: boolean; positions?: number[] } = {}): Promise<PeerRun> {
   const l = await llama();
   const model: LlamaModel = await l.loadModel({ modelPath, gpuLayers: 0 });
   const vocab = ((model.fileInfo.metadata as any).tokenizer.ggml.tokens as unknown[]).length;
@@ -47,7 +47,8 @@ export async function peerGreedy(modelPath: string, ids: number[], n: number, op
   });
   try {
     const seq = context.getSequence();
-    const input = ids.map((t, i) => (i === ids.length - 1 || opts.allPositions ? [t, { generateNext: { token: true, logits: true } }] : t));
+    const wanted = new Set(opts.positions ?? []);
+    const input = ids.map((t, i) => (i === ids.length - 1 || opts.allPositions || wanted.has(i) ? [t, { generateNext: { token: true, logits: true } }] : t));
     const res = await seq.controlledEvaluate(input as any);
     const logits: Float32Array[] = [];
     for (let i = 0; i < ids.length; i++) {

@@ -21,8 +21,7 @@ import { register as registerChat } from "./commands/chat.js";
 import { register as registerBench } from "./commands/bench.js";
 import { register as registerKeyRetrieval } from "./commands/key-retrieval.js";
 import { register as registerPerplexity } from "./commands/perplexity.js";
-// TODO: register the tokenize command once src/cli/commands/tokenize.ts lands (the tokenizer helper is writing it):
-// import { register as registerTokenize } from "./commands/tokenize.js";
+import { register as registerTokenize } from "./commands/tokenize.js";
 
 /** The version in package.json, found by walking up from this file (works from src/ and dist/src/). */
 function packageVersion(): string {
@@ -51,7 +50,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerKeyRetrieval(program);
   registerPerplexity(program);
-  // registerTokenize(program);
+  registerTokenize(program);
   return program;
 }
 

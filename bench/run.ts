@@ -1,11 +1,18 @@
 /**
  * `npm run bench`: the benchmark entry point. Runs each benchmark in turn and prints its report.
- * Add further benchmarks (engine, kernels) here as `await benchX()` calls.
+ * Tokenizer vs llama-tokenizer-js; kernel micro-benchmarks; the engine vs llama.cpp on random 7B
+ * and small models (BENCH_MODELS selects them, see engine.ts); the Code Llama features.
  */
+import { benchEngine } from "./engine.js";
+import { benchFeatures } from "./features.js";
+import { benchKernels } from "./kernels.js";
 import { benchTokenizer } from "./tokenizer.js";
 
 async function main(): Promise<void> {
   await benchTokenizer();
+  await benchKernels();
+  await benchEngine();
+  await benchFeatures();
 }
 
 main().catch((e) => {

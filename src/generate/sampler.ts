@@ -68,6 +68,45 @@ export function topIndices(v: Float32Array | Float64Array, k: number): Int32Arra
   return Int32Array.from(heap).sort((a, b) => (v[b] - v[a]) || (a - b));
 }
 
+/**
+ * Meta's top-p set in O(V): a token is kept when the mass of the tokens sorted before it is <= p.
+ * Tokens are bucketed by log2 of their probability (relative to the top one); all buckets before
+ * the one where the running mass first exceeds p are kept whole (the mass before any of their
+ * tokens is at most that running mass), all after it are dropped, and only the crossing bucket is
+ * sorted to find the exact cut. Returns the candidates (kept buckets in index order, then the
+ * crossing bucket's kept tokens in descending order) and their count.
+ */
+function nucleus(p: Float64Array, topP: number): [Int32Array, number] {
+  const NB = 160;
+  const V = p.length;
+  let pmax = 0;
+  for (let i = 0; i < V; i++) if (p[i] > pmax) pmax = p[i];
+  const bucket = new Uint8Array(V);
+  const mass = new Float64Array(NB);
+  for (let i = 0; i < V; i++) {
+    const b = p[i] > 0 ? Math.min(NB - 1, Math.floor(-Math.log2(p[i] / pmax) * 4)) : NB - 1;
+    bucket[i] = b;
+    mass[b] += p[i];
+  }
+  let c = 0, running = 0;
+  while (c < NB && running + mass[c] <= topP) { running += mass[c]; c++; }
+  const out = new Int32Array(V);
+  let n = 0;
+  const crossing: number[] = [];
+  for (let i = 0; i < V; i++) {
+    if (bucket[i] < c) out[n++] = i;
+    else if (bucket[i] === c) crossing.push(i);
+  }
+  crossing.sort((a, b) => p[b] - p[a] || a - b);
+  let before = running;
+  for (const i of crossing) {
+    if (before > topP) break;
+    out[n++] = i;
+    before += p[i];
+  }
+  return [out, n];
+}
+
 export class Sampler {
   readonly temperature: number;
   readonly topP: number;
@@ -110,25 +149,28 @@ export class Sampler {
     let sum = 0;
     for (let i = 0; i < V; i++) { const e = Math.exp((logits[i] - mx) / this.temperature); p[i] = e; sum += e; }
     for (let i = 0; i < V; i++) p[i] /= sum;
-    // 3-5. candidates, sorted descending; grow the sorted prefix until top-p is satisfied
-    let k = this.topK > 0 ? Math.min(this.topK, V) : Math.min(64, V);
+    // 3-4. candidates: top-k (sorted), then Meta's top-p rule
     let cand: Int32Array;
     let keep: number;
-    for (;;) {
-      cand = topIndices(p, k);
+    if (this.topK > 0 || this.topP >= 1) {
+      cand = topIndices(p, this.topK > 0 ? Math.min(this.topK, V) : V);
       keep = cand.length;
       if (this.topP < 1) {
         let before = 0;
         keep = 0;
         while (keep < cand.length && before <= this.topP) { before += p[cand[keep]]; keep++; }
-        // every kept token had mass-before <= p; if we ran out of candidates the next one might qualify too
-        if (keep === cand.length && before <= this.topP && k < V && this.topK === 0) { k = Math.min(V, k * 4); continue; }
       }
-      break;
+    } else {
+      [cand, keep] = nucleus(p, this.topP);
     }
+    // 5. min-p: drop candidates below min_p x the most probable
     if (this.minP > 0) {
-      const floor = this.minP * p[cand[0]];
-      while (keep > 1 && p[cand[keep - 1]] < floor) keep--;
+      let top = 0;
+      for (let i = 0; i < keep; i++) top = Math.max(top, p[cand[i]]);
+      const floor = this.minP * top;
+      let w = 0;
+      for (let i = 0; i < keep; i++) if (p[cand[i]] >= floor) cand[w++] = cand[i];
+      keep = w;
     }
     // 6. renormalise over the kept candidates and draw
     let mass = 0;

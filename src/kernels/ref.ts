@@ -177,7 +177,7 @@ export class RefKernels implements KernelExports {
     const s = this.f32v(src, n);
     if (kvt === 1) {
       const d = new Uint16Array(this.memory.buffer, dst, n);
-      for (let i = 0; i < n; i++) d[i] = floatToHalf(s[i]);
+      for (let i = 0; i < n; i++) d[i] = floatToHalf(Math.min(Math.max(s[i], -65504), 65504)); // saturated, as the kernel
     } else if (kvt === 2) {
       const dv = new DataView(this.memory.buffer);
       for (let b = 0; b < n / 32; b++) {

@@ -1,6 +1,6 @@
 // Element-wise and per-token operations of the Llama block (AssemblyScript).
 // Pointers are byte offsets into the shared memory; strides are in elements unless named otherwise.
-import { f2h, h2f, h2f_u32, round_f16 } from "./f16";
+import { f2h, h2f, round_f16 } from "./f16";
 import { q8Stride } from "./matmul";
 
 /**
@@ -112,7 +112,8 @@ export function kv_bytes(kvt: i32, n: i32): i32 {
  * (d = amax/127 as f16, q = round-half-even(x * 127/amax), as llama.cpp's x86 quantize_row_q8_0).
  */
 export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
-  if (kvt == KV_F16) for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>f2h(load<f32>(src + (<usize>i << 2))));
+  // f16: saturated to +-65504, so the cache never holds inf and attention can use the short h2f_finite
+  if (kvt == KV_F16) for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>f2h(min(max(load<f32>(src + (<usize>i << 2)), -65504), 65504)));
   else if (kvt == KV_Q8_0) {
     for (let b = 0; b < (n >> 5); b++) {
       const x = src + (<usize>b << 7), o = dst + <usize>b * 34;
@@ -125,9 +126,16 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   } else memory.copy(dst, src, <usize>n << 2);
 }
 
+/** Four finite f16 values (low 16 bits of each lane) -> f32x4: h2f_u32 without the inf/NaN select. */
+// @ts-ignore: decorator
+@inline function h2f_finite(u: v128): v128 {
+  const sign = i32x4.shl(v128.and(u, i32x4.splat(0x8000)), 16);
+  return v128.or(f32x4.mul(i32x4.shl(v128.and(u, i32x4.splat(0x7fff)), 13), f32x4.splat(5.192296858534828e33)), sign);
+}
+
 // @ts-ignore: decorator
 @inline function kv4(p: usize, i: i32, f16: bool): v128 {
-  return f16 ? h2f_u32(v128.load16x4_u(p + (<usize>i << 1))) : v128.load(p + (<usize>i << 2));
+  return f16 ? h2f_finite(v128.load16x4_u(p + (<usize>i << 1))) : v128.load(p + (<usize>i << 2));
 }
 
 /** Four consecutive values of a Q8_0 head row (element i of a 32-block at p), times its scale d. */

@@ -7,12 +7,18 @@ import { benchEngine } from "./engine.js";
 import { benchFeatures } from "./features.js";
 import { benchKernels } from "./kernels.js";
 import { benchTokenizer } from "./tokenizer.js";
+import { benchSandbox } from "./sandbox.js";
+import { benchData } from "./data.js";
+import { benchTrain } from "./train.js";
 
 async function main(): Promise<void> {
   await benchTokenizer();
   await benchKernels();
   await benchEngine();
   await benchFeatures();
+  await benchSandbox();
+  await benchData();
+  await benchTrain();
 }
 
 main().catch((e) => {

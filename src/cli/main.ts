@@ -22,6 +22,10 @@ import { register as registerBench } from "./commands/bench.js";
 import { register as registerKeyRetrieval } from "./commands/key-retrieval.js";
 import { register as registerPerplexity } from "./commands/perplexity.js";
 import { register as registerTokenize } from "./commands/tokenize.js";
+import { register as registerEvalBench } from "./commands/eval-bench.js";
+import { register as registerData } from "./commands/data.js";
+import { register as registerTrain } from "./commands/train.js";
+import { register as registerQuantize } from "./commands/quantize.js";
 
 /** The version in package.json, found by walking up from this file (works from src/ and dist/src/). */
 function packageVersion(): string {
@@ -51,6 +55,10 @@ export function buildProgram(): Command {
   registerKeyRetrieval(program);
   registerPerplexity(program);
   registerTokenize(program);
+  registerEvalBench(program);
+  registerData(program);
+  registerTrain(program);
+  registerQuantize(program);
   return program;
 }
 

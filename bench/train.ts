@@ -1,0 +1,4 @@
+/** Placeholder benchmark (being built): see issues 5/6. */
+export async function benchTrain(): Promise<void> {
+  // filled in by the issue that owns it
+}

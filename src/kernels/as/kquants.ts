@@ -211,6 +211,39 @@ export function dot4_q4_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
   }
 }
 
+/**
+ * One Q4_K row x four tokens (xs bytes apart) -> y[t * ys]: prefill. The row's nibbles and scales
+ * are unpacked once per chunk and used for the four tokens.
+ */
+export function mm1x4_q4_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 8;
+  const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 144, xb = x + (<usize>b << 8);
+    const sm = scales_mins_k4(p + 4);
+    let sc = i16x8.extend_low_i8x16_u(sm);
+    let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    for (let c: usize = 0; c < 128; c += 32) {
+      const w0 = v128.load(p + 16 + c), w1 = v128.load(p + 32 + c);
+      const l0 = nib_lo(w0), l1 = nib_lo(w1), h0 = nib_hi(w0), h1 = nib_hi(w1);
+      const scA = lane0(sc), scB = lane1(sc), xc = xb + (c << 1);
+      s0 = chunk_k4(l0, l1, h0, h1, xc, scA, scB, s0);
+      s1 = chunk_k4(l0, l1, h0, h1, xc + xs, scA, scB, s1);
+      s2 = chunk_k4(l0, l1, h0, h1, xc + 2 * xs, scA, scB, s2);
+      s3 = chunk_k4(l0, l1, h0, h1, xc + 3 * xs, scA, scB, s3);
+      sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1);
+    }
+    const mn = i16x8.extend_high_i8x16_u(sm);
+    const bo = xsm + (<usize>b << 6), dd = xd + (<usize>b << 2);
+    a0 = finish_k4(p, s0, mn, bsums32(x + bo), load<f32>(x + dd), a0);
+    a1 = finish_k4(p, s1, mn, bsums32(x + xs + bo), load<f32>(x + xs + dd), a1);
+    a2 = finish_k4(p, s2, mn, bsums32(x + 2 * xs + bo), load<f32>(x + 2 * xs + dd), a2);
+    a3 = finish_k4(p, s3, mn, bsums32(x + 3 * xs + bo), load<f32>(x + 3 * xs + dd), a3);
+  }
+  store<f32>(y, hsum(a0)); store<f32>(y + ys, hsum(a1)); store<f32>(y + 2 * ys, hsum(a2)); store<f32>(y + 3 * ys, hsum(a3));
+}
+
 // ------------------------------------------------------------------------------------------ Q5_K
 // Block (176 bytes): f16 d | f16 dmin | scales[12] | qh[32] | qs[128]. As Q4_K, plus a fifth bit:
 // weight l of sub-block j (l < 32) adds 16 when bit j of qh[l] is set.
@@ -249,6 +282,40 @@ export function dot4_q5_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
   }
+}
+
+/** One Q5_K row x four tokens (xs bytes apart) -> y[t * ys]: prefill, as mm1x4_q4_K. */
+export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 8;
+  const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
+  const b4 = i8x16.splat(0x10);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 176, xb = x + (<usize>b << 8);
+    const sm = scales_mins_k4(p + 4);
+    let sc = i16x8.extend_low_i8x16_u(sm);
+    let h0 = v128.load(p, 16), h1 = v128.load(p, 32);
+    let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    for (let c: usize = 0; c < 128; c += 32) {
+      const w0 = v128.load(p + 48 + c), w1 = v128.load(p + 64 + c);
+      const l0 = v128.or(nib_lo(w0), v128.and(i16x8.shl(h0, 4), b4)), l1 = v128.or(nib_lo(w1), v128.and(i16x8.shl(h1, 4), b4));
+      const u0 = v128.or(nib_hi(w0), v128.and(i16x8.shl(h0, 3), b4)), u1 = v128.or(nib_hi(w1), v128.and(i16x8.shl(h1, 3), b4));
+      const scA = lane0(sc), scB = lane1(sc), xc = xb + (c << 1);
+      s0 = chunk_k4(l0, l1, u0, u1, xc, scA, scB, s0);
+      s1 = chunk_k4(l0, l1, u0, u1, xc + xs, scA, scB, s1);
+      s2 = chunk_k4(l0, l1, u0, u1, xc + 2 * xs, scA, scB, s2);
+      s3 = chunk_k4(l0, l1, u0, u1, xc + 3 * xs, scA, scB, s3);
+      sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1);
+      h0 = i16x8.shr_u(h0, 2); h1 = i16x8.shr_u(h1, 2);
+    }
+    const mn = i16x8.extend_high_i8x16_u(sm);
+    const bo = xsm + (<usize>b << 6), dd = xd + (<usize>b << 2);
+    a0 = finish_k4(p, s0, mn, bsums32(x + bo), load<f32>(x + dd), a0);
+    a1 = finish_k4(p, s1, mn, bsums32(x + xs + bo), load<f32>(x + xs + dd), a1);
+    a2 = finish_k4(p, s2, mn, bsums32(x + 2 * xs + bo), load<f32>(x + 2 * xs + dd), a2);
+    a3 = finish_k4(p, s3, mn, bsums32(x + 3 * xs + bo), load<f32>(x + 3 * xs + dd), a3);
+  }
+  store<f32>(y, hsum(a0)); store<f32>(y + ys, hsum(a1)); store<f32>(y + 2 * ys, hsum(a2)); store<f32>(y + 3 * ys, hsum(a3));
 }
 
 // ------------------------------------------------------------------------------------------ Q6_K
@@ -304,4 +371,58 @@ export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
   }
+}
+
+/** 16 weights with their quants q (0..63) already assembled; one scale. */
+// @ts-ignore: decorator
+@inline function grp_q6q(q: v128, xp: usize, sc: v128, s: v128): v128 {
+  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(q, xp), sc));
+}
+
+/** The -32 offset of a Q6_K block for one token, from its bsums, as an i32x4 start value. */
+// @ts-ignore: decorator
+@inline function off_q6(sv: v128, bp: usize): v128 {
+  const bs0 = i16x8.narrow_i32x4_s(v128.load(bp), v128.load(bp, 16));
+  const bs1 = i16x8.narrow_i32x4_s(v128.load(bp, 32), v128.load(bp, 48));
+  const off = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(sv), bs0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(sv), bs1));
+  return i32x4.sub(i32x4.splat(0), i32x4.shl(off, 5));
+}
+
+/** One Q6_K row x four tokens (xs bytes apart) -> y[t * ys]: prefill (see blk_q6_K for the layout). */
+export function mm1x4_q6_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 8;
+  const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
+  const m30 = i8x16.splat(0x30);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 210, xb = x + (<usize>b << 8);
+    const sv = v128.load(p, 192);
+    const bo = xsm + (<usize>b << 6);
+    let s0 = off_q6(sv, x + bo), s1 = off_q6(sv, x + xs + bo), s2 = off_q6(sv, x + 2 * xs + bo), s3 = off_q6(sv, x + 3 * xs + bo);
+    const so = i8x16.shuffle(sv, sv, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+    let sc = i16x8.extend_low_i8x16_s(so), sn = i16x8.extend_high_i8x16_s(so);
+    for (let h: usize = 0; h < 2; h++) {
+      for (let j: usize = 0; j < 32; j += 16) {
+        const ql = p + (h << 6) + j, qh = p + 128 + (h << 5) + j, xp = xb + (h << 7) + j;
+        const qa = v128.load(ql), qb = v128.load(ql, 32), hb = v128.load(qh);
+        const q0 = v128.or(nib_lo(qa), v128.and(i16x8.shl(hb, 4), m30));
+        const q1 = v128.or(nib_lo(qb), v128.and(i16x8.shl(hb, 2), m30));
+        const q2 = v128.or(nib_hi(qa), v128.and(hb, m30));
+        const q3 = v128.or(nib_hi(qb), v128.and(i16x8.shr_u(hb, 2), m30));
+        const c0 = lane0(sc), c1 = lane1(sc), c2 = lane2(sc), c3 = lane3(sc);
+        s0 = grp_q6q(q3, xp + 96, c3, grp_q6q(q2, xp + 64, c2, grp_q6q(q1, xp + 32, c1, grp_q6q(q0, xp, c0, s0))));
+        s1 = grp_q6q(q3, xp + xs + 96, c3, grp_q6q(q2, xp + xs + 64, c2, grp_q6q(q1, xp + xs + 32, c1, grp_q6q(q0, xp + xs, c0, s1))));
+        s2 = grp_q6q(q3, xp + 2 * xs + 96, c3, grp_q6q(q2, xp + 2 * xs + 64, c2, grp_q6q(q1, xp + 2 * xs + 32, c1, grp_q6q(q0, xp + 2 * xs, c0, s2))));
+        s3 = grp_q6q(q3, xp + 3 * xs + 96, c3, grp_q6q(q2, xp + 3 * xs + 64, c2, grp_q6q(q1, xp + 3 * xs + 32, c1, grp_q6q(q0, xp + 3 * xs, c0, s3))));
+        sc = v128.shuffle<i16>(sc, sn, 4, 5, 6, 7, 8, 9, 10, 11);
+        sn = v128.shuffle<i16>(sn, sn, 4, 5, 6, 7, 4, 5, 6, 7);
+      }
+    }
+    const d = h2f_lut(load<u16>(p, 208)), dd = xd + (<usize>b << 2);
+    a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.splat(d * load<f32>(x + dd))));
+    a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.splat(d * load<f32>(x + xs + dd))));
+    a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(s2), f32x4.splat(d * load<f32>(x + 2 * xs + dd))));
+    a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(s3), f32x4.splat(d * load<f32>(x + 3 * xs + dd))));
+  }
+  store<f32>(y, hsum(a0)); store<f32>(y + ys, hsum(a1)); store<f32>(y + 2 * ys, hsum(a2)); store<f32>(y + 3 * ys, hsum(a3));
 }

@@ -9,7 +9,7 @@
 // y is f32 [nTok][yStride]. Rows are done four at a time so each activation load feeds four rows;
 // tokens are tiled so the four weight rows stay in L1 while a tile of tokens streams past.
 import { h2f_u32 } from "./f16";
-import { dot4_q4_K, dot4_q5_K, dot4_q6_K } from "./kquants";
+import { dot4_q4_K, dot4_q5_K, dot4_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K } from "./kquants";
 
 const TT: i32 = 8; // token tile
 let ROW1: bool = true; // decode: Q8_0/Q4_0 rows one at a time (see dot1_*)
@@ -381,6 +381,50 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   store4(y, acc, nrows);
 }
 
+// @ts-ignore: decorator
+@inline function rsum_i16(xl0: v128, xh0: v128, xl1: v128, xh1: v128, a: v128, b: v128, c: v128, d: v128): v128 {
+  return i32x4.add(i32x4.add(i32x4.dot_i16x8_s(a, xl0), i32x4.dot_i16x8_s(b, xh0)),
+    i32x4.add(i32x4.dot_i16x8_s(c, xl1), i32x4.dot_i16x8_s(d, xh1)));
+}
+
+// @ts-ignore: decorator
+@inline function step4_q8_0(xt: usize, dOff: usize, ws: v128,
+  a0: v128, b0: v128, c0: v128, e0: v128, a1: v128, b1: v128, c1: v128, e1: v128,
+  a2: v128, b2: v128, c2: v128, e2: v128, a3: v128, b3: v128, c3: v128, e3: v128, acc: v128): v128 {
+  const x0 = v128.load(xt), x1 = v128.load(xt, 16);
+  const xl0 = i16x8.extend_low_i8x16_s(x0), xh0 = i16x8.extend_high_i8x16_s(x0);
+  const xl1 = i16x8.extend_low_i8x16_s(x1), xh1 = i16x8.extend_high_i8x16_s(x1);
+  const s = hsum4(rsum_i16(xl0, xh0, xl1, xh1, a0, b0, c0, e0), rsum_i16(xl0, xh0, xl1, xh1, a1, b1, c1, e1),
+    rsum_i16(xl0, xh0, xl1, xh1, a2, b2, c2, e2), rsum_i16(xl0, xh0, xl1, xh1, a3, b3, c3, e3));
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(ws, f32x4.splat(load<f32>(dOff)))));
+}
+
+/**
+ * Four rows (one Q8_0x4 group) x four tokens (xs bytes apart); y rows ys bytes apart. Prefill: each
+ * row's quants are widened to i16 once per block and used for the four tokens.
+ */
+function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 5;
+  const d0 = <usize>cols;
+  let r0 = f32x4.splat(0), r1 = f32x4.splat(0), r2 = f32x4.splat(0), r3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 136;
+    const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
+    const q4 = v128.load(p, 72), q5 = v128.load(p, 88), q6 = v128.load(p, 104), q7 = v128.load(p, 120);
+    const a0 = i16x8.extend_low_i8x16_s(q0), b0 = i16x8.extend_high_i8x16_s(q0), c0 = i16x8.extend_low_i8x16_s(q1), e0 = i16x8.extend_high_i8x16_s(q1);
+    const a1 = i16x8.extend_low_i8x16_s(q2), b1 = i16x8.extend_high_i8x16_s(q2), c1 = i16x8.extend_low_i8x16_s(q3), e1 = i16x8.extend_high_i8x16_s(q3);
+    const a2 = i16x8.extend_low_i8x16_s(q4), b2 = i16x8.extend_high_i8x16_s(q4), c2 = i16x8.extend_low_i8x16_s(q5), e2 = i16x8.extend_high_i8x16_s(q5);
+    const a3 = i16x8.extend_low_i8x16_s(q6), b3 = i16x8.extend_high_i8x16_s(q6), c3 = i16x8.extend_low_i8x16_s(q7), e3 = i16x8.extend_high_i8x16_s(q7);
+    const ws = scales_x4(p);
+    const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2);
+    r0 = step4_q8_0(x + xo, x + dOff, ws, a0, b0, c0, e0, a1, b1, c1, e1, a2, b2, c2, e2, a3, b3, c3, e3, r0);
+    r1 = step4_q8_0(x + xs + xo, x + xs + dOff, ws, a0, b0, c0, e0, a1, b1, c1, e1, a2, b2, c2, e2, a3, b3, c3, e3, r1);
+    r2 = step4_q8_0(x + 2 * xs + xo, x + 2 * xs + dOff, ws, a0, b0, c0, e0, a1, b1, c1, e1, a2, b2, c2, e2, a3, b3, c3, e3, r2);
+    r3 = step4_q8_0(x + 3 * xs + xo, x + 3 * xs + dOff, ws, a0, b0, c0, e0, a1, b1, c1, e1, a2, b2, c2, e2, a3, b3, c3, e3, r3);
+  }
+  v128.store(y, r0); v128.store(y + ys, r1); v128.store(y + 2 * ys, r2); v128.store(y + 3 * ys, r3);
+}
+
 /** Four rows (one Q4_0x4 group) x four tokens (xs bytes apart), relaxed SIMD; y rows ys bytes apart. */
 function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 5;
@@ -442,6 +486,12 @@ export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i3
               y + ((<usize>t * <usize>yStride + <usize>r) << 2), <usize>yStride << 2);
           }
         }
+        if (kind == KIND_Q8_0X4 && nrows == 4) {
+          for (; t + 4 <= t1; t += 4) {
+            mm4x4_q8_0x4(wr, x + <usize>t * <usize>xStride, <usize>xStride, cols,
+              y + ((<usize>t * <usize>yStride + <usize>r) << 2), <usize>yStride << 2);
+          }
+        }
         for (; t < t1; t++) {
           const xt = x + <usize>t * <usize>xStride;
           const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
@@ -449,6 +499,17 @@ export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i3
           else dot4_q8_0x4(wr, xt, cols, yt, nrows);
         }
         continue;
+      }
+      if (kind == KIND_Q4_K || kind == KIND_Q5_K || kind == KIND_Q6_K) {
+        // prefill: one row x four tokens, the row's unpacked quants reused (its bytes stay in L1)
+        for (; t + 4 <= t1; t += 4) {
+          const xt = x + <usize>t * <usize>xStride, yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
+          for (let k = 0; k < nrows; k++) {
+            if (kind == KIND_Q4_K) mm1x4_q4_K(wr + <usize>k * rb, xt, <usize>xStride, cols, yt + (<usize>k << 2), <usize>yStride << 2);
+            else if (kind == KIND_Q5_K) mm1x4_q5_K(wr + <usize>k * rb, xt, <usize>xStride, cols, yt + (<usize>k << 2), <usize>yStride << 2);
+            else mm1x4_q6_K(wr + <usize>k * rb, xt, <usize>xStride, cols, yt + (<usize>k << 2), <usize>yStride << 2);
+          }
+        }
       }
       if (ASC_FEATURE_RELAXED_SIMD && kind == KIND_Q4_0 && nrows == 4) {
         for (; t + 4 <= t1; t += 4) {

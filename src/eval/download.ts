@@ -94,6 +94,8 @@ export interface ResolveOptions {
   data?: string;
   /** Called with a line to show (downloads, checksum warnings). */
   onNote?: (message: string) => void;
+  /** The files and their sources (default DATA_FILES; tests point them at a loopback server). */
+  files?: Readonly<Record<BenchmarkName, readonly DataFile[]>>;
 }
 
 /** The folder under a --data PATH that holds `files` of `folder`: PATH/folder, PATH itself, or PATH's sibling. */
@@ -108,7 +110,7 @@ function localFolder(data: string, folder: string, files: readonly DataFile[]): 
  * from the cache, downloading what is missing.
  */
 export async function resolveDataFolder(benchmark: BenchmarkName, folder: string, o: ResolveOptions = {}): Promise<string> {
-  const files = DATA_FILES[benchmark].filter((f) => f.folder === folder);
+  const files = (o.files ?? DATA_FILES)[benchmark].filter((f) => f.folder === folder);
   if (o.data !== undefined) {
     if (!existsSync(o.data)) throw new UserError(`--data: no such file or folder: ${o.data}`);
     const dir = localFolder(o.data, folder, files);

@@ -13,8 +13,8 @@
  *   the three shots (tasks 2, 3, 4, their code verbatim with its \r\n line ends) followed by
  *   `{code}\n[DONE]`, examples joined by a blank line ("\n\n"), the task last, ending after
  *   `[BEGIN]\n`. Generation stops at `[DONE]` (or EOS); the completion is the text before it.
- *   MBPP+ uses the same prompt with its own description and tests, as lm-evaluation-harness's
- *   `mbpp_plus` task does.
+ *   MBPP+ uses the same prompt and shots, as lm-evaluation-harness's `mbpp_plus` task does, with
+ *   its description (from EvalPlus's docstring prompt) and its first three base asserts.
  * - Infilling (single-line, multi-line, random-span): prefix = the task's `prompt`, suffix = its
  *   `suffix`, in Meta's PSM or SPM prompt (src/prompt/infill.ts); generation stops at <EOT>
  *   only, and the completion is the whole middle (no cutting), as in Meta's text_infilling.
@@ -46,10 +46,25 @@ export function mbppQuestion(text: string, tests: readonly string[]): string {
   return `You are an expert Python programmer, and here is your task: ${text} Your code should pass these tests:\n\n${tests.join("\n")}\n[BEGIN]\n`;
 }
 
-/** The 3-shot MBPP prompt for `task`, with `shots` (tasks 2, 3, 4) as worked examples. */
+/**
+ * The description of an MBPP or MBPP+ task. MBPP+ keeps it in EvalPlus's docstring prompt
+ * (`"""\n{text}\nassert ...\n"""\n`): the lines inside the quotes that are not asserts.
+ */
+export function mbppText(task: EvalTask): string {
+  if (task.benchmark !== "mbpp-plus") return task.prompt;
+  const inner = task.prompt.trim().replace(/^("""|''')/, "").replace(/("""|''')$/, "");
+  return inner.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("assert ")).join(" ");
+}
+
+/** The tests shown in the prompt: MBPP's three; MBPP+'s first three base asserts. */
+export function mbppShownTests(task: EvalTask): string[] {
+  return task.benchmark === "mbpp-plus" ? task.tests.slice(0, 3) : task.tests;
+}
+
+/** The 3-shot MBPP prompt for `task`, with `shots` (MBPP tasks 2, 3, 4) as worked examples. */
 export function mbppPrompt(task: EvalTask, shots: readonly EvalTask[]): string {
-  const examples = shots.map((s) => `${mbppQuestion(s.prompt, s.tests)}${s.canonical}\n[DONE]`);
-  return [...examples, mbppQuestion(task.prompt, task.tests)].join("\n\n");
+  const examples = shots.map((s) => `${mbppQuestion(mbppText(s), mbppShownTests(s))}${s.canonical}\n[DONE]`);
+  return [...examples, mbppQuestion(mbppText(task), mbppShownTests(task))].join("\n\n");
 }
 
 /** What to ask the model for `task`. `shots` are needed for MBPP; `mode` for infilling. */

@@ -5,8 +5,9 @@
  *
  * Not entered: hidden folders (.git, ...), __pycache__, and node_modules below a root (installed
  * dependencies, not the tree's own code) unless the root itself lies inside a node_modules folder
- * (then the user asked for packages and every package.json is a package). Symbolic links are not
- * followed (no loops, no files outside the tree). Unreadable folders are skipped with a warning.
+ * (then the user asked for packages and every package.json is a package). Symbolic links to
+ * folders are not followed (no loops); links named like source files are taken as files (a
+ * dangling one is then counted as unreadable). Unreadable folders are skipped with a warning.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
@@ -107,11 +108,10 @@ export function walkSources(roots: readonly string[], languages: readonly string
       if (rec || isRoot) recs.push(rec ?? { path: ".", files: [] });
       // 2. Files of the requested languages, then the sub-folders.
       for (const e of entries) {
-        if (e.isFile()) {
-          const lang = languageOf(e.name, languages);
-          const p = join(dir, e.name);
-          if (lang) files.push({ root: r, path: p, rel: relative(root, p).split(sep).join("/"), lang });
-        }
+        const lang = languageOf(e.name, languages);
+        if (!lang || !(e.isFile() || (e.isSymbolicLink() && !linksToFolder(join(dir, e.name))))) continue;
+        const p = join(dir, e.name);
+        files.push({ root: r, path: p, rel: relative(root, p).split(sep).join("/"), lang });
       }
       for (const e of entries) {
         if (!e.isDirectory() || e.name.startsWith(".") || e.name === "__pycache__") continue;
@@ -122,6 +122,11 @@ export function walkSources(roots: readonly string[], languages: readonly string
     walk(root, true);
   });
   return { files, licenses, warnings, unreadableDirs };
+}
+
+/** Whether a symbolic link points to a folder (a dangling link does not). */
+function linksToFolder(path: string): boolean {
+  try { return statSync(path).isDirectory(); } catch { return false; }
 }
 
 /** The license record of a folder, when it holds license files or a package.json. */

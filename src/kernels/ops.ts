@@ -3,10 +3,10 @@
  * range that is divided among threads, the granularity of the split, which arguments are f32,
  * and which argument is a per-thread scratch pointer. Shared by the main thread and the workers.
  */
-import type { KernelExports } from "./wasm.js";
+import type { KernelExports, KernelName } from "./wasm.js";
 
 export interface OpSpec {
-  fn: keyof KernelExports;
+  fn: KernelName;
   nargs: number;
   /** Argument indexes of the range to split. */
   split: [number, number];
@@ -25,6 +25,19 @@ export const OPS: OpSpec[] = [
   { fn: "silu_mul", nargs: 5, split: [3, 4], align: 4 },
   { fn: "attention", nargs: 11, split: [9, 10], align: 1, scratch: 4 },
   { fn: "quantize_q8_K", nargs: 6, split: [4, 5], align: 1 },
+  // training (as/train.ts)
+  { fn: "pack_b", nargs: 8, split: [6, 7], align: 8 },
+  { fn: "gemm", nargs: 13, split: [11, 12], align: 4, scratch: 10 },
+  { fn: "rmsnorm_fwd", nargs: 8, split: [6, 7], align: 1, floats: [5] },
+  { fn: "rmsnorm_bwd", nargs: 8, split: [6, 7], align: 1 },
+  { fn: "rmsnorm_dw", nargs: 8, split: [6, 7], align: 4 },
+  { fn: "swiglu_fwd", nargs: 5, split: [3, 4], align: 1 },
+  { fn: "swiglu_bwd", nargs: 6, split: [4, 5], align: 1 },
+  { fn: "attn_fwd", nargs: 10, split: [8, 9], align: 1, scratch: 7 },
+  { fn: "attn_bwd", nargs: 12, split: [10, 11], align: 1 },
+  { fn: "xent", nargs: 7, split: [5, 6], align: 1 },
+  { fn: "adamw", nargs: 14, split: [12, 13], align: 4, floats: [4, 5, 6, 7, 8, 9, 10, 11] },
+  { fn: "sumsq", nargs: 6, split: [4, 5], align: 1 },
 ];
 export const OP_INDEX = new Map(OPS.map((o, i) => [o.fn, i]));
 export const OP_EXIT = -1;
@@ -64,5 +77,5 @@ export function runShare(ks: KernelExports[], ctl: Int32Array, ctlf: Float32Arra
   args[spec.split[0]] = a;
   args[spec.split[1]] = b;
   if (spec.scratch !== undefined) args[spec.scratch] += tid * ctl[CTL_SCRATCH_STRIDE];
-  (k[spec.fn] as (...a: number[]) => void).apply(k, args);
+  (k as unknown as Record<string, (...a: number[]) => void>)[spec.fn].apply(k, args);
 }

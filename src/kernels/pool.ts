@@ -10,7 +10,7 @@ import {
   CTL_ARGS, CTL_DONE, CTL_ERROR, CTL_GEN, CTL_INTS, CTL_MAIN_WAITING, CTL_OP, CTL_SCRATCH_STRIDE, CTL_SHARD, CTL_SLEEPERS,
   OP_EXIT, OP_INDEX, OPS, runShare,
 } from "./ops.js";
-import { compileKernels, instantiateKernels, type KernelExports, type KernelVariant } from "./wasm.js";
+import { compileKernels, instantiateKernels, type KernelExports, type KernelName, type KernelVariant } from "./wasm.js";
 
 /** Iterations the main thread spins on the done counter before it sleeps (tens of microseconds). */
 const SPIN_BEFORE_WAIT = 20_000;
@@ -74,7 +74,7 @@ export class Pool {
   }
 
   /** Run `fn` on memory `shard` over its split range, on every thread, and wait for all of them. */
-  run(shard: number, fn: keyof KernelExports, ...args: number[]): void {
+  run(shard: number, fn: KernelName, ...args: number[]): void {
     const op = OP_INDEX.get(fn);
     if (op === undefined) throw new Error(`kernel ${String(fn)} cannot be split across threads`);
     const spec = OPS[op];

@@ -36,6 +36,30 @@ export interface KernelExports {
   heap_base(): number;
 }
 
+/** The training kernels (as/train.ts; used by src/train). Same conventions as KernelExports. */
+export interface TrainKernelExports {
+  /** Pack B(p, j) = b[p*sbp + j*sbj] into column panels of 8 ([P][8] each) for j in [j0, j1). */
+  pack_b(b: number, sbp: number, sbj: number, dst: number, P: number, J: number, j0: number, j1: number): void;
+  /** C (+)= A B for rows [i0, i1); A(i, p) = a[i*sai + p*sap]; B packed by pack_b; ct: C stored transposed. */
+  gemm(a: number, sai: number, sap: number, bp: number, c: number, ldc: number, ct: number,
+    J: number, P: number, acc: number, scratch: number, i0: number, i1: number): void;
+  rmsnorm_fwd(x: number, w: number, y: number, rstd: number, n: number, eps: number, t0: number, t1: number): void;
+  rmsnorm_bwd(dy: number, x: number, w: number, rstd: number, dx: number, n: number, t0: number, t1: number): void;
+  rmsnorm_dw(dy: number, x: number, rstd: number, dw: number, n: number, T: number, c0: number, c1: number): void;
+  swiglu_fwd(gu: number, h: number, F: number, t0: number, t1: number): void;
+  swiglu_bwd(gu: number, dh: number, dgu: number, F: number, t0: number, t1: number): void;
+  attn_fwd(qkv: number, out: number, lse: number, T: number, nH: number, nKV: number, hd: number, scratch: number, j0: number, j1: number): void;
+  attn_bwd(qkv: number, out: number, dout: number, lse: number, dqkv: number, T: number, nH: number, nKV: number, hd: number,
+    scratch: number, j0: number, j1: number): void;
+  xent(logits: number, V: number, targets: number, weights: number, loss: number, t0: number, t1: number): void;
+  adamw(p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, wd: number,
+    gscale: number, bc1: number, bc2: number, i0: number, i1: number): void;
+  sumsq(x: number, n: number, bs: number, out: number, b0: number, b1: number): void;
+}
+
+/** Any kernel the pool can run (inference or training). */
+export type KernelName = keyof KernelExports | keyof TrainKernelExports;
+
 let flagSet = false;
 /**
  * Enable relaxed SIMD, and compile every wasm function with TurboFan: V8 11.3's baseline compiler

@@ -3,6 +3,8 @@ export { set_f16_lut, set_row1, relaxed_dot_factor, matmul, q8Stride } from "./m
 export { quantize_q8_K } from "./kquants";
 export { quantize_q8_0, rmsnorm, rope, silu_mul, add, store_kv, kv_bytes, attention } from "./ops";
 export { f2h } from "./f16";
+// Training (src/train): matrix products, backward passes, AdamW.
+export { pack_b, gemm, rmsnorm_fwd, rmsnorm_bwd, rmsnorm_dw, swiglu_fwd, swiglu_bwd, attn_fwd, attn_bwd, xent, adamw, sumsq } from "./train";
 
 /** Where the module's own static data ends; the host allocates above it. */
 export function heap_base(): usize { return __heap_base; }

@@ -1,0 +1,529 @@
+// Training kernels (AssemblyScript, f32): the matrix products of forward and backward, and the
+// backward passes of the element-wise ops of the Llama block. Pointers are byte offsets into the
+// shared memory; strides are in elements. Every kernel takes the [start, end) range of its split
+// dimension last, so the thread pool can give each thread a share (see src/kernels/ops.ts).
+
+// ------------------------------------------------------------------------------------------ GEMM
+//
+// C (+)= A B with C (I x J), reduction over P. Both operands are read through panels, as BLIS does:
+//   B is packed once per call (pack_b) into column panels of 8: panel q holds B(p, 8q..8q+7) for all
+//     p, as [P][8] contiguous floats (columns past J are zero);
+//   A is packed by each thread, for four rows at a time and PB values of p, into its scratch:
+//     [PB][4] floats (an L1-sized panel).
+// The 4x8 micro-tile keeps eight f32x4 accumulators in registers (V8 on x64 has 15 xmm registers
+// to spare; a 6x8 tile spills), with four broadcasts of A and two vector loads of B per p.
+
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+const PB: i32 = 256; // p block: a B block of PB x JB stays in L2, an A panel of PB x 4 in L1
+const JB: i32 = 512; // j block
+
+/**
+ * Pack B(p, j) = b[p*sbp + j*sbj] for column panels covering j in [j0, j1) (j0 a multiple of 8)
+ * into dst: panel q at dst + q*P*32 bytes, [P][8] floats, zero past J.
+ */
+export function pack_b(b: usize, sbp: i32, sbj: i32, dst: usize, P: i32, J: i32, j0: i32, j1: i32): void {
+  const sp = <usize>sbp << 2, sj = <usize>sbj << 2;
+  for (let j = j0; j < j1; j += 8) {
+    const d = dst + <usize>(j >> 3) * <usize>P * 32;
+    const nj = min(8, J - j);
+    const src = b + <usize>j * sj;
+    if (nj == 8 && sbj == 1) {
+      for (let p = 0; p < P; p++) {
+        const s = src + <usize>p * sp;
+        v128.store(d + (<usize>p << 5), v128.load(s));
+        v128.store(d + (<usize>p << 5), v128.load(s, 16), 16);
+      }
+    } else if (nj == 8 && sbp == 1) {
+      // eight source rows j, each contiguous in p: 4x4 transposes
+      let p = 0;
+      for (; p + 4 <= P; p += 4) {
+        const o = <usize>p << 2;
+        for (let h: usize = 0; h < 2; h++) {
+          const r0 = v128.load(src + (4 * h) * sj + o), r1 = v128.load(src + (4 * h + 1) * sj + o);
+          const r2 = v128.load(src + (4 * h + 2) * sj + o), r3 = v128.load(src + (4 * h + 3) * sj + o);
+          const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+          const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+          const dd = d + (<usize>p << 5) + h * 16;
+          v128.store(dd, i64x2.shuffle(t0, t2, 0, 2));
+          v128.store(dd + 32, i64x2.shuffle(t0, t2, 1, 3));
+          v128.store(dd + 64, i64x2.shuffle(t1, t3, 0, 2));
+          v128.store(dd + 96, i64x2.shuffle(t1, t3, 1, 3));
+        }
+      }
+      for (; p < P; p++) {
+        for (let c = 0; c < 8; c++) store<f32>(d + (<usize>p << 5) + (<usize>c << 2), load<f32>(src + <usize>c * sj + <usize>p * sp));
+      }
+    } else {
+      for (let p = 0; p < P; p++) {
+        for (let c = 0; c < 8; c++) store<f32>(d + (<usize>p << 5) + (<usize>c << 2), c < nj ? load<f32>(src + <usize>c * sj + <usize>p * sp) : 0);
+      }
+    }
+  }
+}
+
+/** Pack A(i..i+3, p0..p0+n) (A(i, p) at a + i*sai + p*sap bytes) into pa as [n][4]; rows >= ni are zero. */
+// @ts-ignore: decorator
+@inline function packA4(a: usize, sai: usize, sap: usize, ni: i32, n: i32, pa: usize): void {
+  if (ni == 4 && sap == 4) {
+    let p = 0;
+    for (; p + 4 <= n; p += 4) {
+      const o = <usize>p << 2;
+      const r0 = v128.load(a + o), r1 = v128.load(a + sai + o), r2 = v128.load(a + 2 * sai + o), r3 = v128.load(a + 3 * sai + o);
+      const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+      const d = pa + (<usize>p << 4);
+      v128.store(d, i64x2.shuffle(t0, t2, 0, 2));
+      v128.store(d + 16, i64x2.shuffle(t0, t2, 1, 3));
+      v128.store(d + 32, i64x2.shuffle(t1, t3, 0, 2));
+      v128.store(d + 48, i64x2.shuffle(t1, t3, 1, 3));
+    }
+    for (; p < n; p++) {
+      const o = <usize>p << 2;
+      v128.store(pa + (<usize>p << 4), f32x4(load<f32>(a + o), load<f32>(a + sai + o), load<f32>(a + 2 * sai + o), load<f32>(a + 3 * sai + o)));
+    }
+  } else if (ni == 4 && sai == 4) {
+    for (let p = 0; p < n; p++) v128.store(pa + (<usize>p << 4), v128.load(a + <usize>p * sap));
+  } else {
+    for (let p = 0; p < n; p++) {
+      for (let r = 0; r < 4; r++) store<f32>(pa + (<usize>p << 4) + (<usize>r << 2), r < ni ? load<f32>(a + <usize>r * sai + <usize>p * sap) : 0);
+    }
+  }
+}
+
+/** Row r of a tile (v0 | v1 = C(i+r, j..j+7)) into C, nj valid columns (C(i, j) at c + i*ci + j*cj). */
+// @ts-ignore: decorator
+@inline function storeRow(c: usize, cj: usize, v0: v128, v1: v128, nj: i32, add: bool): void {
+  if (nj == 8 && cj == 4) {
+    if (add) { v0 = f32x4.add(v0, v128.load(c)); v1 = f32x4.add(v1, v128.load(c, 16)); }
+    v128.store(c, v0); v128.store(c, v1, 16);
+    return;
+  }
+  for (let j = 0; j < nj; j++) {
+    
+    const v = j < 4 ? v0 : v1;
+    const lane = j & 3;
+    const e = lane == 0 ? f32x4.extract_lane(v, 0) : lane == 1 ? f32x4.extract_lane(v, 1) : lane == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+    const p = c + <usize>j * cj;
+    store<f32>(p, add ? load<f32>(p) + e : e);
+  }
+}
+
+/** Column of four (C(i..i+3, j) = v) into C stored transposed (C(i, j) at c + j*ldc*4 + i*4): one vector. */
+// @ts-ignore: decorator
+@inline function storeCol(c: usize, v: v128, ni: i32, add: bool): void {
+  if (ni == 4) {
+    v128.store(c, add ? f32x4.add(v, v128.load(c)) : v);
+    return;
+  }
+  for (let r = 0; r < ni; r++) {
+    const e = r == 0 ? f32x4.extract_lane(v, 0) : r == 1 ? f32x4.extract_lane(v, 1) : f32x4.extract_lane(v, 2);
+    store<f32>(c + (<usize>r << 2), add ? load<f32>(c + (<usize>r << 2)) + e : e);
+  }
+}
+
+/**
+ * The 4x8 tile C(i..i+3, j..j+7) (+)= sum over n values of p of pa[p][0..3] x pb[p][0..7].
+ * ct: C is stored transposed (C(i, j) at c + j*ldcB + i*4), else C(i, j) at c + i*ldcB + j*4.
+ */
+// @ts-ignore: decorator
+@inline function tile4x8(pa: usize, pb: usize, n: i32, c: usize, ldcB: usize, ct: bool, ni: i32, nj: i32, add: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let ap = pa, bp = pb;
+  for (let p = 0; p < n; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let x = v128.load32_splat(ap); c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+    x = v128.load32_splat(ap, 4); c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+    x = v128.load32_splat(ap, 8); c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+    x = v128.load32_splat(ap, 12); c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
+    ap += 16; bp += 32;
+  }
+  if (!ct) {
+    storeRow(c, 4, c00, c01, nj, add);
+    if (ni > 1) storeRow(c + ldcB, 4, c10, c11, nj, add);
+    if (ni > 2) storeRow(c + 2 * ldcB, 4, c20, c21, nj, add);
+    if (ni > 3) storeRow(c + 3 * ldcB, 4, c30, c31, nj, add);
+  } else {
+    // transpose the two 4x4 halves so each column j is one vector over i
+    let t0 = i32x4.shuffle(c00, c10, 0, 4, 1, 5), t1 = i32x4.shuffle(c00, c10, 2, 6, 3, 7);
+    let t2 = i32x4.shuffle(c20, c30, 0, 4, 1, 5), t3 = i32x4.shuffle(c20, c30, 2, 6, 3, 7);
+    storeCol(c, i64x2.shuffle(t0, t2, 0, 2), ni, add);
+    if (nj > 1) storeCol(c + ldcB, i64x2.shuffle(t0, t2, 1, 3), ni, add);
+    if (nj > 2) storeCol(c + 2 * ldcB, i64x2.shuffle(t1, t3, 0, 2), ni, add);
+    if (nj > 3) storeCol(c + 3 * ldcB, i64x2.shuffle(t1, t3, 1, 3), ni, add);
+    t0 = i32x4.shuffle(c01, c11, 0, 4, 1, 5); t1 = i32x4.shuffle(c01, c11, 2, 6, 3, 7);
+    t2 = i32x4.shuffle(c21, c31, 0, 4, 1, 5); t3 = i32x4.shuffle(c21, c31, 2, 6, 3, 7);
+    if (nj > 4) storeCol(c + 4 * ldcB, i64x2.shuffle(t0, t2, 0, 2), ni, add);
+    if (nj > 5) storeCol(c + 5 * ldcB, i64x2.shuffle(t0, t2, 1, 3), ni, add);
+    if (nj > 6) storeCol(c + 6 * ldcB, i64x2.shuffle(t1, t3, 0, 2), ni, add);
+    if (nj > 7) storeCol(c + 7 * ldcB, i64x2.shuffle(t1, t3, 1, 3), ni, add);
+  }
+}
+
+/**
+ * C (+)= A B for the rows i in [i0, i1) of C (I x J, reduction over P):
+ *   A(i, p) = a[i*sai + p*sap]  (row-major A: sai = lda, sap = 1; A^T of a row-major matrix: 1, lda)
+ *   B: packed by pack_b (bp)
+ *   C(i, j) = c[i*ldc + j], or c[j*ldc + i] when ct != 0 (C stored transposed)
+ * acc != 0 adds to C, else C is overwritten. scratch: this thread's PB*16 bytes for the A panel.
+ * Every element is summed in the same order (p blocks of PB, two p per step), whatever the split.
+ */
+export function gemm(a: usize, sai: i32, sap: i32, bp: usize, c: usize, ldc: i32, ct: i32,
+  J: i32, P: i32, acc: i32, scratch: usize, i0: i32, i1: i32): void {
+  const saiB = <usize>sai << 2, sapB = <usize>sap << 2, ldcB = <usize>ldc << 2;
+  const tr = ct != 0;
+  const ci: usize = tr ? 4 : ldcB, cj: usize = tr ? ldcB : 4;
+  for (let jb = 0; jb < J; jb += JB) {
+    const je = min(J, jb + JB);
+    for (let pb = 0; pb < P; pb += PB) {
+      const pn = min(PB, P - pb);
+      const add = acc != 0 || pb > 0;
+      for (let i = i0; i < i1; i += 4) {
+        const ni = min(4, i1 - i);
+        packA4(a + <usize>i * saiB + <usize>pb * sapB, saiB, sapB, ni, pn, scratch);
+        for (let j = jb; j < je; j += 8) {
+          tile4x8(scratch, bp + <usize>(j >> 3) * <usize>P * 32 + (<usize>pb << 5), pn,
+            c + <usize>i * ci + <usize>j * cj, ldcB, tr, ni, min(8, J - j), add);
+        }
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- helpers
+
+/** exp(x), four at a time (Cephes expf, about 1 ulp); inputs are clamped to [-87, 88] (exp(-87) ~ 0 is returned as 0). */
+// @ts-ignore: decorator
+@inline function vexp(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(-87.0));
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
+  // 2^n in two factors, so n = 128 (x near 88) does not overflow the exponent field
+  const n1 = i32x4.shr_s(i32x4.trunc_sat_f32x4_s(n), 1);
+  const n2 = i32x4.sub(i32x4.trunc_sat_f32x4_s(n), n1);
+  const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23), s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(f32x4.mul(p, s1), s2), under);
+}
+
+/** Scalar exp through the vector one (the same rounding as the vector loops). */
+// @ts-ignore: decorator
+@inline function sexp(x: f32): f32 { return f32x4.extract_lane(vexp(f32x4.splat(x)), 0); }
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** dot(a, b) over n floats (n a multiple of 4). */
+// @ts-ignore: decorator
+@inline function dot(a: usize, b: usize, n: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    s0 = madd(v128.load(a + o), v128.load(b + o), s0);
+    s1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), s1);
+  }
+  if (i < n) s0 = madd(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2)), s0);
+  return hsum(f32x4.add(s0, s1));
+}
+
+/** y += s * x over n floats (n a multiple of 4). */
+// @ts-ignore: decorator
+@inline function axpy(y: usize, x: usize, s: f32, n: i32): void {
+  const sv = f32x4.splat(s);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, madd(sv, v128.load(x + o), v128.load(y + o)));
+  }
+}
+
+// ------------------------------------------------------------------------------- RMSNorm
+
+/**
+ * y[t] = x[t] * rstd[t] * w, rstd[t] = 1 / sqrt(mean(x[t]^2) + eps), for tokens [t0, t1).
+ * x, y are f32 [T][n] (n a multiple of 4); rstd is f32 [T] (saved for the backward pass).
+ */
+export function rmsnorm_fwd(x: usize, w: usize, y: usize, rstd: usize, n: i32, eps: f32, t0: i32, t1: i32): void {
+  for (let t = t0; t < t1; t++) {
+    const xt = x + ((<usize>t * <usize>n) << 2), yt = y + ((<usize>t * <usize>n) << 2);
+    let acc = f32x4.splat(0);
+    for (let i = 0; i < n; i += 4) { const v = v128.load(xt + (<usize>i << 2)); acc = madd(v, v, acc); }
+    const ss: f64 = <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) + <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    const r: f32 = <f32>(1.0 / Math.sqrt(ss / <f64>n + <f64>eps));
+    store<f32>(rstd + (<usize>t << 2), r);
+    const rv = f32x4.splat(r);
+    for (let i = 0; i < n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(yt + o, f32x4.mul(f32x4.mul(v128.load(xt + o), rv), v128.load(w + o)));
+    }
+  }
+}
+
+/**
+ * Backward of rmsnorm_fwd for tokens [t0, t1): dx[t] += rstd*(w*dy) - x * rstd^3/n * sum(w*dy*x).
+ * (The weight gradient is rmsnorm_dw, split by columns so its sums do not depend on the threads.)
+ */
+export function rmsnorm_bwd(dy: usize, x: usize, w: usize, rstd: usize, dx: usize, n: i32, t0: i32, t1: i32): void {
+  for (let t = t0; t < t1; t++) {
+    const off = (<usize>t * <usize>n) << 2;
+    const dyt = dy + off, xt = x + off, dxt = dx + off;
+    let acc = f32x4.splat(0);
+    for (let i = 0; i < n; i += 4) {
+      const o = <usize>i << 2;
+      acc = madd(f32x4.mul(v128.load(dyt + o), v128.load(w + o)), v128.load(xt + o), acc);
+    }
+    const r = load<f32>(rstd + (<usize>t << 2));
+    const k = f32x4.splat(-hsum(acc) * r * r * r / <f32>n);
+    const rv = f32x4.splat(r);
+    for (let i = 0; i < n; i += 4) {
+      const o = <usize>i << 2;
+      const g = f32x4.mul(f32x4.mul(v128.load(dyt + o), v128.load(w + o)), rv);
+      v128.store(dxt + o, f32x4.add(v128.load(dxt + o), madd(v128.load(xt + o), k, g)));
+    }
+  }
+}
+
+/** dw[c] += sum over t < T of dy[t][c] * x[t][c] * rstd[t], for columns [c0, c1) (multiples of 4). */
+export function rmsnorm_dw(dy: usize, x: usize, rstd: usize, dw: usize, n: i32, T: i32, c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c += 4) {
+    let acc = f32x4.splat(0);
+    for (let t = 0; t < T; t++) {
+      const o = ((<usize>t * <usize>n + <usize>c) << 2);
+      acc = madd(f32x4.mul(v128.load(dy + o), v128.load(x + o)), v128.load32_splat(rstd + (<usize>t << 2)), acc);
+    }
+    v128.store(dw + (<usize>c << 2), f32x4.add(v128.load(dw + (<usize>c << 2)), acc));
+  }
+}
+
+// ------------------------------------------------------------------------------- SwiGLU
+
+/** h[t][i] = silu(g) * u with g = gu[t][i], u = gu[t][F + i] (gu is [T][2F]), for tokens [t0, t1). */
+export function swiglu_fwd(gu: usize, h: usize, F: i32, t0: i32, t1: i32): void {
+  const one = f32x4.splat(1);
+  for (let t = t0; t < t1; t++) {
+    const g = gu + ((<usize>t * <usize>(2 * F)) << 2), u = g + (<usize>F << 2), ht = h + ((<usize>t * <usize>F) << 2);
+    for (let i = 0; i < F; i += 4) {
+      const o = <usize>i << 2;
+      const gv = v128.load(g + o);
+      const s = f32x4.div(one, f32x4.add(one, vexp(f32x4.neg(gv))));
+      v128.store(ht + o, f32x4.mul(f32x4.mul(gv, s), v128.load(u + o)));
+    }
+  }
+}
+
+/** Backward of swiglu_fwd: dg = dh * u * s * (1 + g (1 - s)), du = dh * g * s (s = sigmoid(g)); dgu is [T][2F]. */
+export function swiglu_bwd(gu: usize, dh: usize, dgu: usize, F: i32, t0: i32, t1: i32): void {
+  const one = f32x4.splat(1);
+  for (let t = t0; t < t1; t++) {
+    const off = (<usize>t * <usize>(2 * F)) << 2;
+    const g = gu + off, u = g + (<usize>F << 2), dg = dgu + off, du = dg + (<usize>F << 2);
+    const dht = dh + ((<usize>t * <usize>F) << 2);
+    for (let i = 0; i < F; i += 4) {
+      const o = <usize>i << 2;
+      const gv = v128.load(g + o), uv = v128.load(u + o), d = v128.load(dht + o);
+      const s = f32x4.div(one, f32x4.add(one, vexp(f32x4.neg(gv))));
+      const gs = f32x4.mul(gv, s);
+      v128.store(du + o, f32x4.mul(d, gs));
+      v128.store(dg + o, f32x4.mul(f32x4.mul(d, uv), f32x4.mul(s, f32x4.add(one, f32x4.sub(gv, gs)))));
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- attention
+//
+// qkv is [B*T][ld] with ld = (nH + 2 nKV) hd: per token q (nH heads) | k (nKV) | v (nKV), RoPE
+// already applied to q and k. Query head h reads K/V head h / (nH / nKV). Causal: query t of a
+// sequence sees keys 0..t of the same sequence.
+
+/**
+ * out[b*T + t][h*hd ..] = softmax_s(q.k_s / sqrt(hd)) v, and lse[(b*T + t)*nH + h] = log-sum-exp of
+ * the scaled scores (kept for the backward pass), for work items j = (b*nH + h)*T + t in [j0, j1).
+ * out is [B*T][nH*hd]; scratch: this thread's T floats.
+ */
+export function attn_fwd(qkv: usize, out: usize, lse: usize, T: i32, nH: i32, nKV: i32, hd: i32, scratch: usize, j0: i32, j1: i32): void {
+  const ld = (nH + 2 * nKV) * hd, ldB = <usize>ld << 2, dim = nH * hd;
+  const scale: f32 = <f32>(1.0 / Math.sqrt(<f64>hd));
+  for (let j = j0; j < j1; j++) {
+    const t = j % T, bh = j / T, h = bh % nH, b = bh / nH;
+    const kvh = h / (nH / nKV);
+    const row = <usize>b * <usize>T;
+    const q = qkv + (row + <usize>t) * ldB + (<usize>(h * hd) << 2);
+    const k0 = qkv + row * ldB + (<usize>(dim + kvh * hd) << 2);
+    const v0 = k0 + (<usize>(nKV * hd) << 2);
+    let mx: f32 = -Infinity;
+    for (let s = 0; s <= t; s++) {
+      const sc = dot(q, k0 + <usize>s * ldB, hd) * scale;
+      store<f32>(scratch + (<usize>s << 2), sc);
+      mx = max(mx, sc);
+    }
+    const n = t + 1;
+    const mv = f32x4.splat(mx);
+    let sv = f32x4.splat(0);
+    let s = 0;
+    for (; s + 4 <= n; s += 4) {
+      const e = vexp(f32x4.sub(v128.load(scratch + (<usize>s << 2)), mv));
+      v128.store(scratch + (<usize>s << 2), e);
+      sv = f32x4.add(sv, e);
+    }
+    let sum = hsum(sv);
+    for (; s < n; s++) {
+      const e = sexp(load<f32>(scratch + (<usize>s << 2)) - mx);
+      store<f32>(scratch + (<usize>s << 2), e);
+      sum += e;
+    }
+    const o = out + (((row + <usize>t) * <usize>dim + <usize>(h * hd)) << 2);
+    for (let d = 0; d < hd; d += 4) v128.store(o + (<usize>d << 2), f32x4.splat(0));
+    const inv: f32 = 1 / sum;
+    for (s = 0; s < n; s++) axpy(o, v0 + <usize>s * ldB, load<f32>(scratch + (<usize>s << 2)) * inv, hd);
+    store<f32>(lse + (((row + <usize>t) * <usize>nH + <usize>h) << 2), mx + Mathf.log(sum));
+  }
+}
+
+/**
+ * Backward of attn_fwd for work items j = b*nKV + g in [j0, j1): sequence b, K/V head g and its
+ * query heads. Writes dq (overwrites) and dk, dv (zeroed here, then accumulated) of those heads in
+ * dqkv (same layout as qkv), from dout ([B*T][nH*hd]), the forward's out and lse (scores are
+ * recomputed: p = exp(q.k/sqrt(hd) - lse)). scratch: this thread's T floats.
+ */
+export function attn_bwd(qkv: usize, out: usize, dout: usize, lse: usize, dqkv: usize, T: i32, nH: i32, nKV: i32, hd: i32,
+  scratch: usize, j0: i32, j1: i32): void {
+  const ld = (nH + 2 * nKV) * hd, ldB = <usize>ld << 2, dim = nH * hd;
+  const scale: f32 = <f32>(1.0 / Math.sqrt(<f64>hd));
+  const group = nH / nKV;
+  for (let j = j0; j < j1; j++) {
+    const b = j / nKV, g = j % nKV;
+    const row = <usize>b * <usize>T;
+    const koff = <usize>(dim + g * hd) << 2, voff = <usize>(dim + nKV * hd + g * hd) << 2;
+    for (let t = 0; t < T; t++) {
+      const r = dqkv + (row + <usize>t) * ldB;
+      for (let d = 0; d < hd; d += 4) { v128.store(r + koff + (<usize>d << 2), f32x4.splat(0)); v128.store(r + voff + (<usize>d << 2), f32x4.splat(0)); }
+    }
+    for (let h = g * group; h < (g + 1) * group; h++) {
+      const hoff = <usize>(h * hd) << 2;
+      for (let t = 0; t < T; t++) {
+        const q = qkv + (row + <usize>t) * ldB + hoff;
+        const dq = dqkv + (row + <usize>t) * ldB + hoff;
+        const o = out + ((row + <usize>t) * <usize>dim << 2) + hoff;
+        const dO = dout + ((row + <usize>t) * <usize>dim << 2) + hoff;
+        const L = load<f32>(lse + (((row + <usize>t) * <usize>nH + <usize>h) << 2));
+        const D = dot(dO, o, hd);
+        for (let d = 0; d < hd; d += 4) v128.store(dq + (<usize>d << 2), f32x4.splat(0));
+        for (let s = 0; s <= t; s++) {
+          const kr = qkv + (row + <usize>s) * ldB;
+          const p = sexp(dot(q, kr + koff, hd) * scale - L);
+          const dp = dot(dO, kr + voff, hd);
+          const ds = p * (dp - D) * scale;
+          const dr = dqkv + (row + <usize>s) * ldB;
+          axpy(dq, kr + koff, ds, hd);
+          axpy(dr + koff, q, ds, hd);
+          axpy(dr + voff, dO, p, hd);
+        }
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- cross-entropy
+
+/**
+ * Cross-entropy over rows [t0, t1) of logits ([rows][V]): loss[t] = logsumexp(l) - l[target[t]].
+ * When weights != 0 the row is replaced by its gradient, (softmax(l) - onehot(target)) * weight[t]
+ * (a zero weight gives a zero row). targets are i32, weights and loss f32.
+ */
+export function xent(logits: usize, V: i32, targets: usize, weights: usize, loss: usize, t0: i32, t1: i32): void {
+  const V4 = V & ~3;
+  for (let t = t0; t < t1; t++) {
+    const l = logits + ((<usize>t * <usize>V) << 2);
+    const tgt = load<i32>(targets + (<usize>t << 2));
+    let mv = f32x4.splat(-Infinity);
+    for (let i = 0; i < V4; i += 4) mv = f32x4.max(mv, v128.load(l + (<usize>i << 2)));
+    let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (let i = V4; i < V; i++) mx = max(mx, load<f32>(l + (<usize>i << 2)));
+    const lt = load<f32>(l + (<usize>tgt << 2));
+    const m4 = f32x4.splat(mx);
+    const grad = weights != 0;
+    let sv = f32x4.splat(0);
+    for (let i = 0; i < V4; i += 4) {
+      const e = vexp(f32x4.sub(v128.load(l + (<usize>i << 2)), m4));
+      if (grad) v128.store(l + (<usize>i << 2), e);
+      sv = f32x4.add(sv, e);
+    }
+    let sum = hsum(sv);
+    for (let i = V4; i < V; i++) {
+      const e = sexp(load<f32>(l + (<usize>i << 2)) - mx);
+      if (grad) store<f32>(l + (<usize>i << 2), e);
+      sum += e;
+    }
+    store<f32>(loss + (<usize>t << 2), mx + Mathf.log(sum) - lt);
+    if (grad) {
+      const w = load<f32>(weights + (<usize>t << 2));
+      const k = f32x4.splat(w / sum);
+      for (let i = 0; i < V4; i += 4) v128.store(l + (<usize>i << 2), f32x4.mul(v128.load(l + (<usize>i << 2)), k));
+      for (let i = V4; i < V; i++) store<f32>(l + (<usize>i << 2), load<f32>(l + (<usize>i << 2)) * (w / sum));
+      store<f32>(l + (<usize>tgt << 2), load<f32>(l + (<usize>tgt << 2)) - w);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- optimizer
+
+/**
+ * AdamW (PyTorch's torch.optim.AdamW) on elements [i0, i1): g' = g * gscale (clipping),
+ * m = b1 m + (1-b1) g', v = b2 v + (1-b2) g'^2, p = p (1 - lr wd) - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps),
+ * with bc1 = 1 - b1^step, bc2 = 1 - b2^step given by the caller.
+ */
+export function adamw(p: usize, g: usize, m: usize, v: usize, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32,
+  gscale: f32, bc1: f32, bc2: f32, i0: i32, i1: i32): void {
+  const decay = f32x4.splat(<f32>1 - lr * wd), step = f32x4.splat(lr / bc1), rb2 = f32x4.splat(<f32>1 / Mathf.sqrt(bc2));
+  const vb1 = f32x4.splat(b1), vb2 = f32x4.splat(b2), cb1 = f32x4.splat(<f32>1 - b1), cb2 = f32x4.splat(<f32>1 - b2);
+  const ve = f32x4.splat(eps), gs = f32x4.splat(gscale);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const gv = f32x4.mul(v128.load(g + o), gs);
+    const mv = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(cb1, gv));
+    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(cb2, f32x4.mul(gv, gv)));
+    v128.store(m + o, mv);
+    v128.store(v + o, vv);
+    const den = f32x4.add(f32x4.mul(f32x4.sqrt(vv), rb2), ve);
+    v128.store(p + o, f32x4.sub(f32x4.mul(v128.load(p + o), decay), f32x4.mul(step, f32x4.div(mv, den))));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const gv = load<f32>(g + o) * gscale;
+    const mv = b1 * load<f32>(m + o) + (<f32>1 - b1) * gv;
+    const vv = b2 * load<f32>(v + o) + (<f32>1 - b2) * (gv * gv);
+    store<f32>(m + o, mv);
+    store<f32>(v + o, vv);
+    const den = Mathf.sqrt(vv) * (<f32>1 / Mathf.sqrt(bc2)) + eps;
+    store<f32>(p + o, load<f32>(p + o) * (<f32>1 - lr * wd) - (lr / bc1) * (mv / den));
+  }
+}
+
+/** Block sums of squares: out[b] (f64) = sum of x[i]^2 over block b of `bs` floats (of n), for blocks [b0, b1). */
+export function sumsq(x: usize, n: i32, bs: i32, out: usize, b0: i32, b1: i32): void {
+  for (let b = b0; b < b1; b++) {
+    const s = b * bs, e = min(n, s + bs);
+    let acc = f32x4.splat(0);
+    let i = s;
+    for (; i + 4 <= e; i += 4) { const v = v128.load(x + (<usize>i << 2)); acc = madd(v, v, acc); }
+    let r: f64 = <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) + <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    for (; i < e; i++) { const v = load<f32>(x + (<usize>i << 2)); r += <f64>(v * v); }
+    store<f64>(out + (<usize>b << 3), r);
+  }
+}

@@ -38,7 +38,7 @@ const Message = z.object({
   content: z.string(),
   destination: z.string().optional(),
 });
-const Line = z.union([z.object({ dialog: z.array(Message) }), z.object({ messages: z.array(Message) })]);
+const Dialog = z.array(Message);
 
 export interface Dialog {
   /** 1-based line number in the file. */
@@ -60,16 +60,16 @@ export function parseDialogs(text: string, file: string): Dialog[] {
     } catch (e) {
       throw new UserError(`${where}: not valid JSON (${(e as Error).message})`);
     }
-    const r = Line.safeParse(data);
+    // The dialog is under "dialog" or "messages"; zod checks each message and names the field.
+    const obj = data !== null && typeof data === "object" && !Array.isArray(data) ? data as Record<string, unknown> : undefined;
+    const key = obj && "dialog" in obj ? "dialog" : obj && "messages" in obj ? "messages" : undefined;
+    if (!key) throw new UserError(`${where}: expected {"dialog": [{"role", "content"}, ...]} or {"messages": [...]}`);
+    const r = Dialog.safeParse(obj![key]);
     if (!r.success) {
-      const obj = data !== null && typeof data === "object" && !Array.isArray(data) ? data as Record<string, unknown> : undefined;
-      const key = obj && "messages" in obj && !("dialog" in obj) ? "messages" : "dialog";
-      const issue = r.error.issues.find((x) => x.path[0] === key) ?? r.error.issues[0];
-      const path = issue.code === "invalid_union" || !obj || !(key in obj) ? "" : issue.path.join(".");
-      const what = path ? `${path}: ${issue.message}` : `expected {"dialog": [{"role", "content"}, ...]} or {"messages": [...]}`;
-      throw new UserError(`${where}: ${what}`);
+      const issue = r.error.issues[0];
+      throw new UserError(`${where}: ${[key, ...issue.path].join(".")}: ${issue.message}`);
     }
-    const messages = ("dialog" in r.data ? r.data.dialog : r.data.messages) as ChatMessage[];
+    const messages = r.data as ChatMessage[];
     try {
       checkMessageOrder(messages, { endWithUser: false });
     } catch (e) {

@@ -7,7 +7,8 @@
  *     duplicates (MinHash/LSH, minhash.ts), keeping the first in walk order. Each is counted.
  *  3. Split by document into train/val and shuffle each split's order (split.ts, by --seed).
  *  4. Tokenize each document as BOS + text + EOS, or its FIM form (fim.ts, rate --fim-rate, SPM
- *     share --spm-rate, only for documents that fit in ctx), and pack into sequences of ctx
+ *     share --spm-rate, only for documents that fit in ctx; the validation split too, from its
+ *     own random stream, so its loss measures the same mix), and pack into sequences of ctx
  *     tokens (packer.ts), written into a temporary folder that is renamed into place at the end
  *     (dataset-dir.ts) together with manifest.json.
  *

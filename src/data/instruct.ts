@@ -38,7 +38,7 @@ const Message = z.object({
   content: z.string(),
   destination: z.string().optional(),
 });
-const Dialog = z.array(Message);
+const DialogSchema = z.array(Message);
 
 export interface Dialog {
   /** 1-based line number in the file. */
@@ -64,7 +64,7 @@ export function parseDialogs(text: string, file: string): Dialog[] {
     const obj = data !== null && typeof data === "object" && !Array.isArray(data) ? data as Record<string, unknown> : undefined;
     const key = obj && "dialog" in obj ? "dialog" : obj && "messages" in obj ? "messages" : undefined;
     if (!key) throw new UserError(`${where}: expected {"dialog": [{"role", "content"}, ...]} or {"messages": [...]}`);
-    const r = Dialog.safeParse(obj![key]);
+    const r = DialogSchema.safeParse(obj![key]);
     if (!r.success) {
       const issue = r.error.issues[0];
       throw new UserError(`${where}: ${[key, ...issue.path].join(".")}: ${issue.message}`);

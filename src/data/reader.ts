@@ -13,6 +13,12 @@
  *
  * Pass `out` buffers to reuse memory across calls. `document(d)` reassembles one whole document
  * (its chunks in order), e.g. to decode it back.
+ *
+ * For a trainer: the input at position i predicts token i+1, and that prediction counts when
+ * mask[i+1] = 1. To respect document boundaries, allow attention only within a segment
+ * (segmentIds equal; -1 is padding) and skip targets that start a segment (segmentIds[i+1] !=
+ * segmentIds[i]); positions(s) gives positions restarting at each segment, if wanted.
+ * manifest.tokenizer names the vocabulary (size, sha256 of its pieces, BOS/EOS/FIM ids).
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";

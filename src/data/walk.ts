@@ -132,8 +132,17 @@ function linksToFolder(path: string): boolean {
 /** The license record of a folder, when it holds license files or a package.json. */
 function folderLicenses(dir: string, rel: string, names: string[], warnings: string[]): LicenseRecord | undefined {
   const licenseFiles = names.filter((n) => LICENSE_FILE.test(n));
-  const hasPkg = names.includes("package.json");
-  if (licenseFiles.length === 0 && !hasPkg) return undefined;
+  // A package.json without "name" and "license" is an export-map stub inside a package, not a package.
+  let pkg: { license?: string; name?: string } | "unreadable" | undefined;
+  if (names.includes("package.json")) {
+    try {
+      pkg = packageJsonLicense(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")));
+      if (pkg.name === undefined && pkg.license === undefined) pkg = undefined;
+    } catch {
+      pkg = "unreadable";
+    }
+  }
+  if (licenseFiles.length === 0 && !pkg) return undefined;
   const rec: LicenseRecord = { path: rel, files: [] };
   for (const f of licenseFiles) {
     try {
@@ -142,14 +151,10 @@ function folderLicenses(dir: string, rel: string, names: string[], warnings: str
       warnings.push(`${join(dir, f)}: cannot read the license file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
-  if (hasPkg) {
-    try {
-      const { license, name } = packageJsonLicense(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")));
-      if (name !== undefined) rec.package = name;
-      rec.packageJson = license ?? "none";
-    } catch {
-      rec.packageJson = "unreadable";
-    }
+  if (pkg === "unreadable") rec.packageJson = "unreadable";
+  else if (pkg) {
+    if (pkg.name !== undefined) rec.package = pkg.name;
+    rec.packageJson = pkg.license ?? "none";
   }
   return rec;
 }

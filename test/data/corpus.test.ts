@@ -31,6 +31,10 @@ test("walk: requested languages only, sorted, skipping node_modules/.git/__pycac
     { path: ".", files: [{ file: "LICENSE", license: "MIT" }] },
     { path: "pkg", files: [{ file: "LICENSE-APACHE", license: "Apache-2.0" }], package: "fixture-pkg", packageJson: "Apache-2.0" },
   ]);
+  // a root inside node_modules is walked as packages: each package.json is recorded
+  const nm = walkSources([join(tree, "node_modules")], ["py", "js"]);
+  assert.deepEqual(nm.files.map((f) => f.rel), ["dep/index.js"]);
+  assert.deepEqual(nm.licenses[0], [{ path: ".", files: [] }, { path: "dep", files: [], package: "dep", packageJson: "ISC" }]);
   // only py: the js files are not candidates
   assert.equal(walkSources([tree], ["py"]).files.length, FIXTURE_EXPECT.filter.candidates - 3);
 });

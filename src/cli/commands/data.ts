@@ -76,7 +76,8 @@ export function summary(m: DatasetManifest, out: string): string {
     lines.push(`${name}: ${s.documents} documents, ${s.tokens} tokens (+${s.padTokens} padding) in ${s.sequences} sequences, ${s.splitDocuments} documents longer than ctx split${fim}`);
   }
   const lic = (m.sources ?? []).flatMap((s) => s.licenses.flatMap((l) => [...l.files.map((f) => f.license), ...(l.packageJson ? [l.packageJson] : [])]));
-  if (m.sources) lines.push(`licenses found: ${lic.length ? [...new Set(lic)].sort().join(", ") : "none"}`);
+  const ids = [...new Set(lic)].filter((l) => l !== "none" && l !== "unreadable").sort();
+  if (m.sources) lines.push(`licenses found: ${ids.length ? ids.join(", ") : "none"}`);
   return lines.join("\n") + "\n";
 }
 

@@ -105,6 +105,13 @@ export function infillPromptText(prefix: string, suffix: string, spm: boolean): 
 /** Several servers (TGI, some proxies) refuse more than 4 stop sequences; the rest are cut here. */
 export const MAX_SERVER_STOPS = 4;
 
+/** How servers word a prompt that does not fit (vLLM, TGI, llama.cpp, ollama). */
+const TOO_LONG = /context length|context size|too long|exceeds|maximum.*tokens|input validation error/i;
+
+class PromptTooLong extends Error {
+  constructor() { super("the prompt does not fit the server's context"); }
+}
+
 const CompletionResponse = z.object({
   choices: z.array(z.object({ text: z.string(), index: z.number().optional(), finish_reason: z.string().nullish() })).min(1),
 });
@@ -190,10 +197,12 @@ export class EndpointGenerator implements Generator {
           if (!parsed.success) throw new UserError(`--endpoint ${url}: the answer is not an OpenAI completion (${oneLine(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "))})`);
           return parsed.data;
         }
+        // A prompt longer than the server's context is that task's problem, not the run's.
+        if (r.status === 400 && TOO_LONG.test(text)) throw new PromptTooLong();
         if (r.status !== 429 && r.status < 500) throw new UserError(`--endpoint ${url}: HTTP ${r.status}: ${oneLine(text) || r.statusText}`);
         retry = `HTTP ${r.status}: ${oneLine(text) || r.statusText}`;
       } catch (e) {
-        if (e instanceof UserError) throw e;
+        if (e instanceof UserError || e instanceof PromptTooLong) throw e;
         if (signal?.aborted) throw new GenerationAborted();
         retry = fetchFailure(e);
         if (attempt === 1 && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH/.test(retry)) throw new UserError(`--endpoint ${this.base}: cannot connect (${retry})`);
@@ -213,7 +222,14 @@ export class EndpointGenerator implements Generator {
         model: this.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature, top_p: p.temperature === 0 ? 1 : p.topP,
         n, stop, seed: (p.seed + first + out.length) >>> 0, stream: false,
       };
-      const r = await this.post(body, signal);
+      let r;
+      try {
+        r = await this.post(body, signal);
+      } catch (e) {
+        if (!(e instanceof PromptTooLong)) throw e;
+        while (out.length < count) out.push({ completion: "", finish: "prompt-too-long" });
+        break;
+      }
       const choices = [...r.choices].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).slice(0, n);
       for (const c of choices) out.push({ completion: completionFrom(req, c.text), finish: c.finish_reason ?? "unknown" });
     }

@@ -126,7 +126,7 @@ async function generatePhase(o: RunOptions, gen: Generator, aborted: () => boole
   } finally {
     bar.stop();
   }
-  if (tooLong > 0) o.onNote?.(`warning: ${tooLong} samples were not generated because their prompt does not fit the context (raise --ctx); they count as errors`);
+  if (tooLong > 0) o.onNote?.(`warning: ${tooLong} samples were not generated because their prompt does not fit the model's context (raise --ctx, or the server's context); they count as errors`);
   return done;
 }
 

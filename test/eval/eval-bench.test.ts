@@ -7,7 +7,7 @@
 // - resume: a larger --limit or --n only adds what is missing; a run killed mid-way and rerun ends
 //   with every sample and result exactly once;
 // - bad input: one-line UserErrors naming what is wrong (and file:line for a samples file).
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -294,5 +294,3 @@ test("bad input: one-line errors", async () => {
   assertUserError(runCli(["eval", "humaneval", "--endpoint", `http://127.0.0.1:${port}/v1`, "--model-name", "m", ...DATA, "--limit", "1", "--out", join(DIR, "unreach")]),
     new RegExp(`--endpoint http://127\\.0\\.0\\.1:${port}/v1: cannot connect \\(ECONNREFUSED\\)`));
 });
-
-after(() => { /* files stay under .cache/test for inspection */ });

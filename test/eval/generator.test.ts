@@ -72,6 +72,9 @@ test("local: a prompt the context cannot hold gives empty samples marked prompt-
   const long = "x = 1\n".repeat(2000);
   const out = await local.generate({ kind: "complete", prompt: long, stop: [] }, 0, 2, GREEDY);
   assert.deepEqual(out, [{ completion: "", finish: "prompt-too-long" }, { completion: "", finish: "prompt-too-long" }]);
+  // A server says so with HTTP 400; that task gets empty samples and the run goes on.
+  const viaServer = await new EndpointGenerator(server.url, "tiny").generate({ kind: "complete", prompt: long, stop: [] }, 0, 2, GREEDY);
+  assert.deepEqual(viaServer, out);
 });
 
 test("endpoint: same greedy completions as the local model; infill through Meta's text form", async () => {

@@ -84,7 +84,10 @@ export async function startOpenAIServer(engine: Engine, o: OpenAIServerOptions =
           choices: choices.map((c, index) => ({ text: c.text, index, logprobs: null, finish_reason: c.finish })),
         });
       } catch (e) {
-        send(res, 500, { error: { message: (e as Error).message } });
+        const msg = (e as Error).message;
+        // As vLLM words it: a prompt that does not fit is the client's fault.
+        if (/context holds/.test(msg)) return send(res, 400, { error: { message: `This model's maximum context length is ${engine.model.ctx} tokens. ${msg}` } });
+        send(res, 500, { error: { message: msg } });
       }
     })();
   });

@@ -134,7 +134,7 @@ function checkFlags(b: BenchmarkName, o: EvalBenchOptions): void {
 async function action(b: BenchmarkName, o: EvalBenchOptions): Promise<void> {
   checkFlags(b, o);
   const note = (m: string) => process.stderr.write(`codellama: ${m}\n`);
-  const mode: InfillMode | undefined = isInfill(b) ? (o.mode ?? "psm") : undefined;
+  const mode: InfillMode | undefined = isInfill(b) && o.samples === undefined ? (o.mode ?? "psm") : undefined;
   const progress = process.stderr.isTTY === true && !o.json;
 
   // 1. The data, the selected tasks, MBPP's worked examples.
@@ -180,7 +180,7 @@ async function action(b: BenchmarkName, o: EvalBenchOptions): Promise<void> {
   let interrupts = 0;
   const onSigint = () => {
     if (++interrupts > 1) process.exit(130);
-    note("stopping: finishing the programs that are running (Ctrl-C again to quit at once)");
+    note("stopping: saving what is done (Ctrl-C again to quit at once)");
     controller.abort();
   };
   try {

@@ -18,7 +18,9 @@
  *  - waits for the child (pidfd) with the wall deadline; on timeout or output overflow it kills
  *    the run's cgroup (cgroup.kill), the process group and the child;
  *  - sweeps: with a PID namespace it kills every other process in it (kill(-1)) until only init
- *    and itself remain; otherwise the process group and the cgroup; then removes the work
+ *    and itself remain; on the host without cgroups, every process of the slot's private uid
+ *    (kill(-1) from a helper with that uid); otherwise the cgroup, the process group and every
+ *    descendant (the server is a child subreaper, so orphans stay its descendants); then removes the work
  *    directory and empties the private /tmp and /dev/shm; SysV IPC objects left behind ask Node
  *    to recycle the slot.
  * The reply carries the exit code or signal, the wall time, flags, the output tail, the result
@@ -211,23 +213,93 @@ def sweep(pid):
                 pass
             time.sleep(0.0005 * min(attempt + 1, 20))
         return found, False
+    if SWEEP == "uid":
+        for attempt in range(400):
+            left = uid_procs()
+            if not left:
+                return found, True
+            found = max(found, len(left))
+            kill_as_uid()
+            time.sleep(0.0005 * min(attempt + 1, 20))
+        return found, False
     for attempt in range(400):
-        if CG_KILL and not cg_empty():
-            found = max(found, 1)
+        reap()
+        left = descendants()
+        if not left and cg_empty():
+            return found, True
+        found = max(found, len(left) or 1)
+        if CG_KILL:
             try:
                 write_file(CG_KILL, "1")
             except OSError:
                 pass
-        try:
-            os.killpg(pid, signal.SIGKILL)
-            found = max(found, 1)
-        except OSError:
-            if cg_empty():
-                return found, True
+        for f in [lambda: os.killpg(pid, signal.SIGKILL)] + [lambda p=p: os.kill(p, signal.SIGKILL) for p in left]:
+            try:
+                f()
+            except OSError:
+                pass
         time.sleep(0.0005 * min(attempt + 1, 20))
     return found, False
 
-def clear_dir(d, keep_root=True):
+def descendants():
+    """Our descendants (orphans come back to us: the server is a child subreaper)."""
+    out, stack = [], [SELF]
+    while stack:
+        p = stack.pop()
+        try:
+            tasks = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                continue
+            out.extend(kids)
+            stack.extend(kids)
+    return out
+
+def reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+def uid_procs():
+    """Processes whose real uid is the (private) run uid, on the whole host."""
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % p) as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == UID:
+                            found.append(int(p))
+                        break
+        except OSError:
+            pass
+    return found
+
+def kill_as_uid():
+    """kill(-1) from a helper running as the run uid: reaches exactly that uid's processes."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(GID, GID, GID)
+            os.setresuid(UID, UID, UID)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+def clear_dir(d):
     try:
         names = os.listdir(d)
     except OSError:
@@ -363,6 +435,12 @@ def run(req):
 
 def main():
     os.makedirs(WORK, exist_ok=True)
+    if SWEEP == "pgroup":
+        try:
+            import ctypes
+            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        except BaseException:
+            pass
     respond({"ready": True, "pid": SELF, "uid": os.getuid()})
     while True:
         req = read_request()

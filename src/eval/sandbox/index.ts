@@ -75,6 +75,7 @@ interface Job { source: string; timeoutMs: number; resolve: (r: ExecResult) => v
 const SIGNALS = Object.fromEntries(Object.entries(osConstants.signals).map(([k, v]) => [v, k])) as Record<number, string>;
 /** Extra time the Node side waits for a slot's answer beyond the program's timeout. */
 const BACKSTOP_MS = 20_000;
+let uidSeq = 0;
 
 export class Executor {
   readonly protections: string[];
@@ -100,34 +101,42 @@ export class Executor {
     let mode: Executor["mode"] = "unsafe";
     let cgroups: CgroupSet | null = null;
     let seccomp: Buffer | null = null;
+    let privateUids = false;
     if (opts.unsafeNoSandbox) {
       warn("--unsafe-no-sandbox: programs run on this machine as this user with no isolation (only the timeouts)");
-      protections.push("wall + CPU timeouts", "process-group kill");
+      protections.push("wall + CPU timeouts", "kill process group and descendants");
     } else {
-      const bwrap = opts.bwrapPath ?? "/usr/bin/bwrap";
-      const why = probeBwrap(bwrap, python, root);
+      const why = probeBwrap(opts.bwrapPath ?? "/usr/bin/bwrap", python, root);
       mode = why === null ? "bwrap" : "host";
-      if (why !== null) warn(`bubblewrap is not usable (${why}): programs can read the host's files, reach the network and see host processes; running them with rlimits, their own session${root ? `, uid ${uid}` : ""} and a fresh work directory only`);
       const cg = CgroupSet.create(opts.cgroupRoot ?? "/sys/fs/cgroup", workers, memoryMb, pidsMax);
+      if (typeof cg !== "string") cgroups = cg;
+      // On the host without cgroups each slot gets a private uid, so the sweep can kill exactly
+      // the processes its runs left (kill(-1) as that uid); elsewhere 65534 (the PID namespace or
+      // the cgroups already keep the slots apart).
+      privateUids = mode === "host" && !cgroups && root && opts.uid === undefined;
+      const who = !root ? "" : privateUids ? ", a private uid per slot" : `, uid ${uid}`;
+      if (why !== null) warn(`bubblewrap is not usable (${why}): programs can read the host's files, reach the network and see host processes; running them with rlimits, their own session${who} and a fresh work directory only`);
       if (typeof cg === "string") warn(`cgroups are not usable (${cg}): no per-slot memory and process caps; using RLIMIT_AS (${memoryMb} MiB)${root ? " and RLIMIT_NPROC" : ""} instead`);
-      else cgroups = cg;
       if (!root) warn(`not running as root: programs run under this user's uid${mode === "bwrap" ? " (inside a user namespace)" : ""}, with no uid separation`);
       if (mode === "bwrap") {
         if (opts.seccomp ?? true) seccomp = seccompFilter();
         protections.push("bubblewrap", "no network", "read-only system", `private tmpfs workdir and /tmp (${tmpfsMb} MiB)`, "empty environment");
         if (seccomp) protections.push("seccomp");
       }
-      if (root) protections.push(`uid ${uid}`);
+      if (root) protections.push(privateUids ? "private uid per slot" : `uid ${uid}`);
       if (cgroups) protections.push(`cgroup memory (${memoryMb} MiB)`, `cgroup pids (${pidsMax})`);
       else protections.push(`RLIMIT_AS (${memoryMb} MiB)`, ...(root ? ["RLIMIT_NPROC"] : []));
-      protections.push("rlimits (cpu, fsize, core, nofile)", "wall + CPU timeouts", mode === "bwrap" ? "kill whole tree (PID namespace)" : "process-group kill", ...(cgroups?.slots[0].run ? ["cgroup.kill"] : []), "output cap");
+      protections.push("rlimits (cpu, fsize, core, nofile)", "wall + CPU timeouts",
+        mode === "bwrap" ? "kill whole tree (PID namespace)" : privateUids ? "kill every process of the slot's uid" : "kill process group and descendants",
+        ...(cgroups?.slots[0].run ? ["cgroup.kill"] : []), "output cap");
     }
+    const slotUid = () => (privateUids ? 0x70000000 + ((process.pid & 0xfffff) << 6) + ((++uidSeq) & 63) : uid);
     const ex = new Executor(mode, protections, cgroups);
     let preload = opts.preload;
     if (!preload) preload = ["numpy"];
     for (let i = 0; i < workers; i++) {
       ex.slots.push(new Slot(i, {
-        mode, root, python, uid, gid, seccomp, cg: cgroups?.slots[i] ?? null, tmpfsBytes: tmpfsMb * 1024 * 1024,
+        mode, root, python, uid: slotUid(), gid, seccomp, cg: cgroups?.slots[i] ?? null, tmpfsBytes: tmpfsMb * 1024 * 1024,
         bwrap: opts.bwrapPath ?? "/usr/bin/bwrap", memoryMb, pidsMax, maxOutput: opts.maxOutputBytes ?? 64 * 1024 * 1024, preload,
         killGroup: () => cgroups?.killSlot(i),
       }, () => ex.pump()));

@@ -26,7 +26,7 @@ export interface ServerConfig {
   uid: number | null; gid: number | null;
   work: string; tmp: string | null; wipe: string[];
   cgProcs: string[]; cgKill: string | null; cgRunProcs: string | null; oomControl: string | null;
-  sweep: "pidns" | "pgroup";
+  sweep: "pidns" | "uid" | "pgroup";
   rlimits: Record<string, number>;
   maxOutput: number;
   env: Record<string, string>;
@@ -200,7 +200,7 @@ export function serverConfig(o: {
     cgKill: run ? join(run, "cgroup.kill") : null,
     cgRunProcs: run ? join(run, "cgroup.procs") : null,
     oomControl: o.cg ? join(cgDir(o.cg.memory, "/cg/memory")!, "memory.oom_control") : null,
-    sweep: inBwrap ? "pidns" : "pgroup",
+    sweep: inBwrap ? "pidns" : drop && !o.cg ? "uid" : "pgroup",
     rlimits, maxOutput: o.maxOutput, env: CHILD_ENV, preload: o.preload,
   };
 }

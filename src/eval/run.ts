@@ -28,8 +28,6 @@ export interface RunOptions {
   benchmark: BenchmarkName;
   /** The selected tasks, in order. */
   tasks: readonly EvalTask[];
-  /** Tasks in the benchmark (for "N of M tasks"). */
-  tasksInBenchmark: number;
   /** MBPP's worked examples (tasks 2, 3, 4), for MBPP prompts. */
   shots?: readonly EvalTask[];
   mode?: InfillMode;
@@ -196,7 +194,7 @@ export async function runBenchmark(o: RunOptions): Promise<Summary> {
   });
   const taskIds = o.tasks.map((t) => t.taskId);
   return summarize({
-    benchmark: o.benchmark, source: o.source, mode: o.mode, tasksSelected: o.given ? o.tasksInBenchmark : o.tasks.length,
+    benchmark: o.benchmark, source: o.source, mode: o.mode, tasksSelected: o.tasks.length,
     runs: o.runs.map((r) => summarizeRun(r, results, taskIds)),
     protections: o.executor.protections, generated, executed, out: o.dir.dir,
   });

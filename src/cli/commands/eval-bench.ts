@@ -202,7 +202,7 @@ async function action(b: BenchmarkName, o: EvalBenchOptions): Promise<void> {
     dir = new RunDir(out, manifest);
     process.on("SIGINT", onSigint);
     const summary = await runBenchmark({
-      benchmark: b, tasks, tasksInBenchmark: all.length, shots, mode, dir, runs, generator, given,
+      benchmark: b, tasks, shots, mode, dir, runs, generator, given,
       source: generator ? generator.description : `samples ${o.samples}`, maxTokens, seed: o.seed,
       executor, workers, progress, signal: controller.signal, onNote: note,
     });

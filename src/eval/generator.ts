@@ -125,6 +125,8 @@ export interface EndpointOptions {
   timeoutMs?: number;
   /** Attempts for 429/5xx answers and dropped connections (default 3). */
   attempts?: number;
+  /** Sent as `Authorization: Bearer KEY` (servers started with an API key). */
+  apiKey?: string;
 }
 
 /** The `/v1` base of a server URL given with or without `/v1` (and with or without a trailing slash). */
@@ -161,6 +163,7 @@ export class EndpointGenerator implements Generator {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly attempts: number;
+  private readonly headers: Record<string, string>;
 
   constructor(url: string, readonly model: string, o: EndpointOptions = {}) {
     this.base = endpointBase(url);
@@ -168,6 +171,7 @@ export class EndpointGenerator implements Generator {
     this.batch = o.batch ?? 20;
     this.timeoutMs = o.timeoutMs ?? 600_000;
     this.attempts = o.attempts ?? 3;
+    this.headers = o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {};
     this.description = `endpoint ${this.base} (model ${model})`;
     this.names = [model];
   }
@@ -175,7 +179,7 @@ export class EndpointGenerator implements Generator {
   /** Fail early when nothing answers at the URL (any HTTP answer, even an error, will do). */
   async probe(): Promise<void> {
     try {
-      const r = await fetch(`${this.base}/models`, { signal: AbortSignal.timeout(30_000) });
+      const r = await fetch(`${this.base}/models`, { headers: this.headers, signal: AbortSignal.timeout(30_000) });
       await r.body?.cancel();
     } catch (e) {
       throw new UserError(`--endpoint ${this.base}: cannot connect (${fetchFailure(e)})`);
@@ -188,7 +192,7 @@ export class EndpointGenerator implements Generator {
       const sig = signal ? AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs);
       let retry: string;
       try {
-        const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: sig });
+        const r = await fetch(url, { method: "POST", headers: { ...this.headers, "content-type": "application/json" }, body: JSON.stringify(body), signal: sig });
         const text = await r.text();
         if (r.ok) {
           let json: unknown;

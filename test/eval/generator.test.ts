@@ -133,6 +133,17 @@ test("endpoint: 503 is retried; HTTP errors, bad answers and closed ports are on
   await assert.rejects(new EndpointGenerator(`http://127.0.0.1:${port}`, "m").generate(taskRequest(he[0]), 0, 1, GREEDY), oneLine(/cannot connect \(ECONNREFUSED\)/));
 });
 
+test("endpoint: the API key goes in the Authorization header", async () => {
+  const locked = await startOpenAIServer(engine, { modelName: "tiny", apiKey: "sk-test" });
+  try {
+    const out = await new EndpointGenerator(locked.url, "tiny", { apiKey: "sk-test" }).generate(taskRequest(he[0]), 0, 1, GREEDY);
+    assert.equal(out.length, 1);
+    await assert.rejects(new EndpointGenerator(locked.url, "tiny").generate(taskRequest(he[0]), 0, 1, GREEDY), (e: unknown) => e instanceof UserError && /HTTP 401: .*invalid api key/.test(e.message));
+  } finally {
+    await locked.close();
+  }
+});
+
 test("endpointBase: with or without /v1 and trailing slashes; bad URLs refused", () => {
   assert.equal(endpointBase("http://localhost:8000"), "http://localhost:8000/v1");
   assert.equal(endpointBase("http://localhost:8000/"), "http://localhost:8000/v1");

@@ -17,6 +17,8 @@ export interface OpenAIServerOptions {
   maxChoices?: number;
   /** Answer the first `failFirst` completion requests with HTTP 503. */
   failFirst?: number;
+  /** Require `Authorization: Bearer KEY` (HTTP 401 otherwise). */
+  apiKey?: string;
 }
 
 export interface OpenAIServer {
@@ -70,6 +72,7 @@ export async function startOpenAIServer(engine: Engine, o: OpenAIServerOptions =
   const server = createServer((req, res) => {
     void (async () => {
       try {
+        if (o.apiKey !== undefined && req.headers.authorization !== `Bearer ${o.apiKey}`) return send(res, 401, { error: { message: "invalid api key" } });
         if (req.method === "GET" && req.url === "/v1/models") return send(res, 200, { object: "list", data: [{ id: name, object: "model" }] });
         if (req.method !== "POST" || req.url !== "/v1/completions") return send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
         const body = JSON.parse(await readBody(req)) as Record<string, unknown>;

@@ -185,7 +185,7 @@ async function action(b: BenchmarkName, o: EvalBenchOptions): Promise<void> {
   };
   try {
     if (o.endpoint !== undefined) {
-      const g = new EndpointGenerator(o.endpoint, o.modelName!, { parallel: o.parallel });
+      const g = new EndpointGenerator(o.endpoint, o.modelName!, { parallel: o.parallel, apiKey: process.env.OPENAI_API_KEY || undefined });
       await g.probe();
       generator = g;
     } else if (o.model !== undefined) {
@@ -242,7 +242,7 @@ export function register(program: Command): void {
     const ctx = cmd.options.find((x) => x.long === "--ctx");
     if (ctx) ctx.description = `KV cache positions (default ${DEFAULT_CTX})`;
     cmd
-      .option("--endpoint <url>", "an OpenAI-compatible server (vLLM, TGI, llama.cpp server, ollama), e.g. http://localhost:8000/v1")
+      .option("--endpoint <url>", "an OpenAI-compatible server (vLLM, TGI, llama.cpp server, ollama), e.g. http://localhost:8000/v1; $OPENAI_API_KEY is sent as its key when set")
       .option("--model-name <name>", "the model name to ask the --endpoint for")
       .option("--samples <file>", "score these completions instead of generating: JSONL with {\"task_id\", \"completion\"} per line")
       .option("--k <list>", "the ks of pass@k, e.g. 1,10,100 (pass@1 greedy; larger ks from --n samples at T=0.8, p=0.95)", parseKList, [1])

@@ -154,8 +154,8 @@ async function executePhase(o: RunOptions, items: { run: string; task: EvalTask;
   return done;
 }
 
-/** Both phases, then the summary over the selected tasks. */
-export async function runBenchmark(o: RunOptions): Promise<Summary> {
+/** Both phases, then the summary over the selected tasks (and the results it counts). */
+export async function runBenchmark(o: RunOptions): Promise<{ summary: Summary; results: ResultLine[] }> {
   const aborted = () => o.signal?.aborted === true;
   // 1. Generation (none for --samples).
   let generated = 0;
@@ -193,11 +193,12 @@ export async function runBenchmark(o: RunOptions): Promise<Summary> {
     return run !== undefined && byId.has(r.task_id) && (o.given !== undefined || r.sample < run.n);
   });
   const taskIds = o.tasks.map((t) => t.taskId);
-  return summarize({
+  const summary = summarize({
     benchmark: o.benchmark, source: o.source, mode: o.mode, tasksSelected: o.tasks.length,
     runs: o.runs.map((r) => summarizeRun(r, results, taskIds)),
     protections: o.executor.protections, generated, executed, out: o.dir.dir,
   });
+  return { summary, results };
 }
 
 function interrupted(o: RunOptions, generated: number, executed: number): UserError {

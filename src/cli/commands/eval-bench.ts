@@ -18,11 +18,11 @@ import { Option, type Command } from "commander";
 import { z } from "zod";
 import { BENCHMARKS, loadTasks, mbppShotTasks, type BenchmarkName, type EvalTask } from "../../eval/datasets.js";
 import { resolveBenchmarkData, sha256File } from "../../eval/download.js";
-import { EndpointGenerator, LocalGenerator, type Generator } from "../../eval/generator.js";
+import { endpointBase, EndpointGenerator, LocalGenerator, type Generator } from "../../eval/generator.js";
 import { paperFigures, resolvePaperModel } from "../../eval/paper.js";
 import { parseKList } from "../../eval/pass-at-k.js";
 import { isInfill, isMbpp, type InfillMode } from "../../eval/prompts.js";
-import { formatSummaryTable, writeReport } from "../../eval/report.js";
+import { formatSummaryTable, taskCounts, writeReport } from "../../eval/report.js";
 import { RunDir, type Manifest } from "../../eval/results.js";
 import { planRuns, runBenchmark, type GivenSample } from "../../eval/run.js";
 import { Executor } from "../../eval/sandbox/index.js";
@@ -162,7 +162,7 @@ async function action(b: BenchmarkName, o: EvalBenchOptions): Promise<void> {
     manifest = { format: 1, benchmark: b, samples: resolve(o.samples), samplesSha256: sha256File(o.samples) };
     out = o.out ?? `${o.samples.replace(/\.gz$/, "").replace(/\.jsonl?$/, "")}_${b}_results`;
   } else if (o.endpoint !== undefined) {
-    manifest = { format: 1, benchmark: b, endpoint: o.endpoint, modelName: o.modelName!, maxTokens, seed: o.seed, mode: mode ?? null, prompts: PROMPT_VERSION };
+    manifest = { format: 1, benchmark: b, endpoint: endpointBase(o.endpoint), modelName: o.modelName!, maxTokens, seed: o.seed, mode: mode ?? null, prompts: PROMPT_VERSION };
     out = o.out ?? join("codellama-eval", `${b}${suffix}-${safeName(o.modelName!)}`);
   } else {
     const model = resolve(o.model!);
@@ -201,7 +201,7 @@ async function action(b: BenchmarkName, o: EvalBenchOptions): Promise<void> {
     // 4. The run.
     dir = new RunDir(out, manifest);
     process.on("SIGINT", onSigint);
-    const summary = await runBenchmark({
+    const { summary, results } = await runBenchmark({
       benchmark: b, tasks, shots, mode, dir, runs, generator, given,
       source: generator ? generator.description : `samples ${o.samples}`, maxTokens, seed: o.seed,
       executor, workers, progress, signal: controller.signal, onNote: note,
@@ -209,14 +209,9 @@ async function action(b: BenchmarkName, o: EvalBenchOptions): Promise<void> {
     if (paper) summary.paper = paper;
 
     // 5. The report.
-    const perTask: Record<string, Record<string, { n: number; c: number }>> = {};
-    for (const r of dir.results.records) {
-      if (!summary.runs.some((x) => x.label === r.run) || !tasks.some((t) => t.taskId === r.task_id)) continue;
-      const t = ((perTask[r.run] ??= {})[r.task_id] ??= { n: 0, c: 0 });
-      t.n++;
-      if (r.passed) t.c++;
-    }
-    writeReport(dir.dir, summary, dir.results.records, perTask);
+    const taskIds = tasks.map((t) => t.taskId);
+    const perTask = Object.fromEntries(runs.map((r) => [r.label, Object.fromEntries(taskCounts(results, r.label, taskIds))]));
+    writeReport(dir.dir, summary, results, perTask);
     if (o.json) {
       process.stdout.write(JSON.stringify(summary) + "\n");
     } else {

@@ -207,6 +207,25 @@ test("mbpp with a local model: the 3-shot prompt, cut at [DONE]; the paper's row
   assert.deepEqual(jsonl<ResultLine>(join(out, "results.jsonl")).map((x) => x.task_id), ["11", "12"]);
 });
 
+test("humaneval-plus and mbpp-plus with a local model: the zero-shot and 3-shot prompts, EvalPlus checks", async () => {
+  const heOut = join(DIR, "heplus-local"), mbOut = join(DIR, "mbppplus-local");
+  const a = runCli(["eval", "humaneval-plus", "--model", MODEL, "--max-tokens", "8", "--limit", "1", "--out", heOut, "--json", ...COMMON], { timeout: 300_000 });
+  assert.equal(a.code, 0, a.stderr);
+  const b = runCli(["eval", "mbpp-plus", "--model", MODEL, "--max-tokens", "8", "--tasks", "Mbpp/3", "--out", mbOut, "--json", ...COMMON], { timeout: 300_000 });
+  assert.equal(b.code, 0, b.stderr);
+  const heplus = loadTasks("humaneval-plus", join(SHARED_DATA, "humaneval-plus"));
+  const mbppplus = loadTasks("mbpp-plus", join(SHARED_DATA, "mbpp-plus")).filter((t) => t.taskId === "Mbpp/3");
+  const [w1] = await expectedCompletions([heplus[0].prompt], HUMANEVAL_STOPS, 8);
+  const [w2] = await expectedCompletions([mbppPrompt(mbppplus[0], shots)], ["[DONE]"], 8);
+  assert.deepEqual(jsonl<SampleLine>(join(heOut, "samples.jsonl")).map((x) => [x.task_id, x.completion]), [["HumanEval/0", w1]]);
+  assert.deepEqual(jsonl<SampleLine>(join(mbOut, "samples.jsonl")).map((x) => [x.task_id, x.completion]), [["Mbpp/3", w2]]);
+  for (const out of [heOut, mbOut]) {
+    const res = jsonl<ResultLine>(join(out, "results.jsonl"));
+    assert.equal(res.length, 1);
+    assert.notEqual(res[0].result, "error", res[0].reason); // the check program ran
+  }
+});
+
 test("humaneval-infill-single with a local model (SPM), and the --endpoint path gives the local completions", async () => {
   const infOut = join(DIR, "infill-local");
   const ri = runCli(["eval", "humaneval-infill-single", "--model", MODEL, "--mode", "spm", "--max-tokens", "8", "--limit", "2", "--out", infOut, "--json", ...COMMON], { timeout: 300_000 });

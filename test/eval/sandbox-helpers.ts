@@ -32,3 +32,13 @@ export function descendants(root = process.pid): Proc[] {
 
 /** Processes of `uid` anywhere on the host. */
 export const procsOfUid = (uid: number) => allProcs().filter((p) => p.uid === uid);
+
+/** This process's cgroup directories in the v1 pids and memory hierarchies and cgroup2 (where the Executor makes its groups). */
+export function cgroupParents(root = "/sys/fs/cgroup"): string[] {
+  const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n").map((l) => l.split(":"));
+  const path = (pred: (ctrl: string[]) => boolean, h: string) => {
+    const l = lines.find((x) => x.length >= 3 && pred(x[1].split(",")));
+    return `${root}/${h}${l ? l.slice(2).join(":") : "/"}`;
+  };
+  return [path((c) => c.includes("pids"), "pids"), path((c) => c.includes("memory"), "memory"), path((c) => c.length === 1 && c[0] === "", "unified")];
+}

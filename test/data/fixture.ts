@@ -14,12 +14,15 @@ export function scratchDir(name: string): string {
   return d;
 }
 
-/** The Code Llama vocabulary (32016 pieces) as a tokenizer-only GGUF in SCRATCH (written once per process). */
+/**
+ * The Code Llama vocabulary (32016 pieces) as a tokenizer-only GGUF in SCRATCH, written by each
+ * process once (temp file + rename, so parallel test files never see it half-written).
+ */
 let vocabPath: string | undefined;
 export function codeLlamaVocabFile(): string {
   if (!vocabPath) {
     mkdirSync(SCRATCH, { recursive: true });
-    vocabPath = join(SCRATCH, `data-codellama-vocab-${process.pid}.gguf`);
+    vocabPath = join(SCRATCH, "data-codellama-vocab.gguf");
     writeCodeLlamaVocab(LLAMA_VOCAB_GGUF, vocabPath);
   }
   return vocabPath;

@@ -66,11 +66,11 @@ export interface ExecutorOptions {
   preload?: string[];
 }
 
-interface Reply {
+export interface ServerReply {
   id: number; code: number | null; signal: number | null; ms: number; timedOut: boolean; outputLimit: boolean;
   out: string; res: string; oom: number; leftovers: number; clean: boolean; recycle: boolean; error?: string;
 }
-interface Job { source: string; timeoutMs: number; resolve: (r: ExecResult) => void }
+interface Job { source: string; timeoutMs: number; resolve: (r: ExecResult) => void; attempts: number }
 
 const SIGNALS = Object.fromEntries(Object.entries(osConstants.signals).map(([k, v]) => [v, k])) as Record<number, string>;
 /** Extra time the Node side waits for a slot's answer beyond the program's timeout. */
@@ -139,7 +139,7 @@ export class Executor {
         mode, root, python, uid: slotUid(), gid, seccomp, cg: cgroups?.slots[i] ?? null, tmpfsBytes: tmpfsMb * 1024 * 1024,
         bwrap: opts.bwrapPath ?? "/usr/bin/bwrap", memoryMb, pidsMax, maxOutput: opts.maxOutputBytes ?? 64 * 1024 * 1024, preload,
         killGroup: () => cgroups?.killSlot(i),
-      }, () => ex.pump()));
+      }, () => ex.pump(), (job) => { ex.queue.unshift(job); }));
     }
     try {
       await Promise.all(ex.slots.map((s) => s.start()));
@@ -154,7 +154,7 @@ export class Executor {
   run(source: string, opts: { timeoutMs: number }): Promise<ExecResult> {
     if (this.closed) return Promise.resolve({ status: "error", reason: "executor closed", ms: 0 });
     return new Promise((resolve) => {
-      this.queue.push({ source, timeoutMs: opts.timeoutMs, resolve });
+      this.queue.push({ source, timeoutMs: opts.timeoutMs, resolve, attempts: 0 });
       this.pump();
     });
   }
@@ -198,7 +198,7 @@ class Slot {
   dead = false;
   deadReason = "";
 
-  constructor(readonly index: number, private readonly spec: SlotSpec, private readonly onFree: () => void) {}
+  constructor(readonly index: number, private readonly spec: SlotSpec, private readonly onFree: () => void, private readonly requeue: (job: Job) => void) {}
 
   idle(): boolean { return !this.dead && this.job === null && this.starting === null; }
 
@@ -245,7 +245,7 @@ class Slot {
           this.buf = this.buf.slice(nl + 1);
           let msg: Record<string, unknown>;
           try { msg = JSON.parse(line); } catch { continue; }
-          if (!ready && msg.ready) { ready = true; clearTimeout(t); resolve(); } else if (ready) this.onReply(msg as unknown as Reply);
+          if (!ready && msg.ready) { ready = true; clearTimeout(t); resolve(); } else if (ready) this.onReply(msg as unknown as ServerReply);
         }
       });
       proc.on("exit", (code, sig) => {
@@ -254,7 +254,18 @@ class Slot {
         if (current) this.proc = null;
         const why = `sandbox exited (${sig ?? `code ${code}`})${this.stderr.trim() ? ": " + this.stderr.trim().split("\n").slice(-1)[0] : ""}`;
         if (!ready) reject(new Error(why));
-        else if (current) this.finish({ status: "error", reason: why, ms: 0 }, true);
+        else if (current) {
+          // A program cannot kill its server (another uid); a death is the harness's failure, so the
+          // run is retried once on a fresh server (twice dead: reported as an error).
+          const cur = this.job;
+          if (cur && cur.job.attempts === 0 && !this.stopping) {
+            this.job = null;
+            clearTimeout(cur.timer);
+            cur.job.attempts++;
+            this.requeue(cur.job);
+          }
+          this.finish({ status: "error", reason: why, ms: 0 }, true);
+        }
       });
     });
   }
@@ -268,7 +279,7 @@ class Slot {
     this.proc.stdin!.write(JSON.stringify({ id, nonce, timeout: job.timeoutMs / 1000, src: job.source }) + "\n");
   }
 
-  private onReply(r: Reply): void {
+  private onReply(r: ServerReply): void {
     if (!this.job || r.id !== this.job.id) return;
     this.finish(classify(r, this.job.nonce, this.job.job.timeoutMs), r.recycle || !!r.error);
   }
@@ -314,7 +325,7 @@ class Slot {
 }
 
 /** Maps a server reply to a result; `nonce` is the one this run was given. */
-export function classify(r: Reply, nonce: string, timeoutMs: number): ExecResult {
+export function classify(r: ServerReply, nonce: string, timeoutMs: number): ExecResult {
   const base = { ms: Math.round(r.ms * 10) / 10, output: r.out, leftovers: r.leftovers };
   if (r.error) return { ...base, status: "error", reason: `sandbox: ${r.error}`, ms: 0 };
   const lines = (r.res ?? "").split("\n");

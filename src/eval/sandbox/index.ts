@@ -10,7 +10,15 @@
  *
  * Statuses: passed; failed (an exception, a non-zero exit, or exit 0 without the nonce);
  * timeout (wall deadline or CPU rlimit); killed (memory limit, output cap, file size limit, any
- * other signal); error (the harness could not run it: sandbox setup, a dead slot).
+ * other signal); error (the harness could not run it: sandbox setup, a slot that died twice).
+ * A run whose fork server dies (which a program, running under another uid, cannot cause) is
+ * retried once on a fresh server.
+ *
+ * Limits, by design: the nonce lives in the program's own process while it runs (a local of the
+ * runner), so code that walks the interpreter's frames could find and print it; it stops
+ * early exits and harness tricks, not a program written to defeat this harness. Programs of one
+ * slot run one after another in the same sandbox: each gets a fresh process, work directory,
+ * /tmp and /dev/shm, and nothing it started survives it, but they share the slot's namespaces.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";

@@ -64,6 +64,8 @@ export class CgroupSet {
         for (const d of [s.pids, s.memory, s.unified]) if (d) { mkdirSync(d); made.push(d); }
         writeFileSync(join(s.pids, "pids.max"), String(pidsMax));
         writeFileSync(join(s.memory, "memory.limit_in_bytes"), String(memoryMb * 1024 * 1024));
+        // No swapping past the cap either, where swap accounting exists.
+        try { writeFileSync(join(s.memory, "memory.memsw.limit_in_bytes"), String(memoryMb * 1024 * 1024)); } catch { /* no swap accounting */ }
         if (s.unified) {
           s.run = join(s.unified, "run");
           mkdirSync(s.run); made.push(s.run);

@@ -23,7 +23,7 @@
  * Every step is resumable: built datasets are reused, a stage with a model.gguf is done, a stage
  * with checkpoints resumes; run the same command again after an interruption.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildDataset } from "../data/build.js";
@@ -34,7 +34,7 @@ import { DEFAULTS, resolveConfig, type ConfigLayer, type TrainConfig } from "./c
 import { PRESETS } from "./presets.js";
 import { quantizeModel, type QuantTarget } from "./quantize-model.js";
 
-export interface RecipeDataset { name: string; ctx: number }
+export interface RecipeDataset { name: string; ctx: number; /** Validation fraction (default 0.01). */ val?: number }
 export interface RecipeStage { name: string; dataset: string; layer: ConfigLayer }
 export interface Recipe {
   description: string;
@@ -126,6 +126,10 @@ export interface RecipeRun {
   threads?: number;
   dryRun?: boolean;
   pythonStdlib: () => string;
+  /** The JS/TS source folders (default: the permissively licensed packages of node_modules). */
+  jsSources?: () => string[];
+  /** Where the exported model goes (default: the recipe's exportPath in the package root). */
+  exportTo?: string;
   log: (line: string) => void;
   trainStage: (cfg: TrainConfig, resume: string | undefined) => Promise<void>;
 }
@@ -134,7 +138,7 @@ export async function runRecipe(r: Recipe, o: RecipeRun): Promise<void> {
   const root = packageRoot();
   const vocab = join(o.work, "vocab.gguf");
   const stdlib = stdlibSources(o.pythonStdlib());
-  const packages = permissivePackages(join(root, "node_modules"));
+  const packages = o.jsSources ? o.jsSources() : permissivePackages(join(root, "node_modules"));
   const stageConfigs = r.stages.map((s, i) => resolveConfig([DEFAULTS, s.layer, {
     data: join(o.work, `data-${s.dataset}`), out: join(o.work, s.name), tokenizer: vocab,
     init: i > 0 ? join(o.work, r.stages[i - 1].name, "model.gguf") : null, ...(o.threads ? { threads: o.threads } : {}),
@@ -144,7 +148,8 @@ export async function runRecipe(r: Recipe, o: RecipeRun): Promise<void> {
   for (const [i, c] of stageConfigs.entries()) {
     o.log(`  stage ${r.stages[i].name}: ${c.steps} steps x ${c.batchSize * c.gradAccum} x ${c.seqLen} tokens, lr ${c.lr}, rope base ${c.model.ropeTheta}, data ${c.data[0].path}`);
   }
-  o.log(`  export: ${r.exportType} -> ${join(root, r.exportPath)}`);
+  const dst = o.exportTo ?? join(root, r.exportPath);
+  o.log(`  export: ${r.exportType} -> ${dst}`);
   if (o.dryRun) return;
 
   // 1. vocabulary, 2. datasets (reused when built)
@@ -154,7 +159,7 @@ export async function runRecipe(r: Recipe, o: RecipeRun): Promise<void> {
     const out = join(o.work, `data-${d.name}`);
     if (existsSync(join(out, "manifest.json"))) { o.log(`data ${out}: built already`); continue; }
     o.log(`data ${out}: building (ctx ${d.ctx})`);
-    const res = buildDataset({ src: [...stdlib, ...packages], out, tokenizer, tokenizerFile: vocab, languages: ["py", "js", "ts"], ctx: d.ctx, val: 0.01, seed: 1 });
+    const res = buildDataset({ src: [...stdlib, ...packages], out, tokenizer, tokenizerFile: vocab, languages: ["py", "js", "ts"], ctx: d.ctx, val: d.val ?? 0.01, seed: 1 });
     const s = res.manifest.splits;
     o.log(`data ${out}: ${s.train.sequences} training and ${s.val.sequences} validation sequences, ${s.train.tokens} tokens`);
   }
@@ -168,7 +173,8 @@ export async function runRecipe(r: Recipe, o: RecipeRun): Promise<void> {
     if (!existsSync(join(cfg.out, "model.gguf"))) throw new UserError(`stage ${name} stopped before the end; run the recipe again to continue`);
   }
   // 4. export
-  const final = join(stageConfigs[stageConfigs.length - 1].out, "model.gguf"), dst = join(root, r.exportPath);
+  const final = join(stageConfigs[stageConfigs.length - 1].out, "model.gguf");
+  mkdirSync(dirname(dst), { recursive: true });
   const q = quantizeModel(final, dst, r.exportType);
   o.log(`exported ${dst} (${r.exportType}, ${(q.bytes / 2 ** 20).toFixed(1)} MiB of weights)`);
 }

@@ -2,13 +2,14 @@
 // on a real packed dataset (src/data) whose validation loss must fall, a pinned 200-step run, and
 // exact resumption (N steps + resume + N steps = 2N steps, bit for bit, across thread counts).
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { buildDataset } from "../../src/data/build.js";
 import { GGUFFile } from "../../src/format/gguf-reader.js";
 import { detectVariant } from "../../src/kernels/wasm.js";
-import { ArraySource } from "../../src/train/data.js";
+import { buildInstructDataset } from "../../src/data/instruct.js";
+import { ArraySource, sequenceTargets } from "../../src/train/data.js";
 import { learningRate } from "../../src/train/optimizer.js";
 import { train } from "../../src/train/trainer.js";
 import { SCRATCH } from "../helpers/paths.js";
@@ -91,6 +92,36 @@ describe("training loop", () => {
     assert.deepEqual(r2.log.map((l) => [l.step, l.loss, l.valLoss]), rw.log.map((l) => [l.step, l.loss, l.valLoss]));
     // old checkpoints were pruned to keepCheckpoints (2)
     assert.deepEqual(readdirSync(split.out).filter((f) => f.endsWith(".gguf") && f.startsWith("step-")).sort(), ["step-000015.gguf", "step-000016.gguf"]);
+  });
+});
+
+describe("instruction tuning (masked loss)", () => {
+  it("targets are the next tokens where the mask is 1; the last position has none", () => {
+    const tokens = Int32Array.from([1, 10, 11, 12, 13, 2]), mask = Uint8Array.from([0, 0, 0, 1, 1, 1]);
+    const inp = new Int32Array(6), tgt = new Int32Array(6), isT = new Uint8Array(6);
+    assert.equal(sequenceTargets(tokens, mask, inp, tgt, isT), 3);
+    assert.deepEqual([...inp], [1, 10, 11, 12, 13, 2]);
+    assert.deepEqual([...isT], [0, 0, 1, 1, 1, 0]);
+    assert.deepEqual([...tgt].filter((_, i) => isT[i]), [12, 13, 2]);
+  });
+
+  it("stage instruct trains on an instruction dataset (loss on the answers only) and refuses a pretraining one", async () => {
+    const vocabPath = writeVocab("bytes"), vocab = loadVocab(vocabPath);
+    const jsonl = join(SCRATCH, "train-dialogs.jsonl");
+    const lines: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const a = i % 7, b = (i * 3) % 5;
+      lines.push(JSON.stringify({ dialog: [{ role: "user", content: `add ${a} and ${b}` }, { role: "assistant", content: `${a} + ${b} = ${a + b}` }] }));
+    }
+    writeFileSync(jsonl, lines.join("\n") + "\n");
+    const ds = join(SCRATCH, "train-instruct-ds");
+    buildInstructDataset({ input: jsonl, out: ds, tokenizer: vocab.tokenizer, tokenizerFile: vocabPath, ctx: 64, val: 0.1, seed: 1, force: true });
+    const cfg = tinyConfig(fresh("train-instruct"), { stage: "instruct", data: ds, seqLen: 64, steps: 60, lr: 5e-3, evalEvery: 30, ckptEvery: 0 });
+    const r = await train(cfg);
+    assert.ok(r.lastLoss < r.log[0].loss - 1, `loss on the answers ${r.log[0].loss} -> ${r.lastLoss}`);
+    const pre = join(SCRATCH, "train-dataset-pre64");
+    buildDataset({ src: [writeCorpusDir(join(SCRATCH, "train-corpus-small"), 4, 10)], out: pre, tokenizer: vocab.tokenizer, tokenizerFile: vocabPath, languages: ["py"], ctx: 64, val: 0, seed: 1, force: true });
+    await assert.rejects(train(tinyConfig(fresh("train-instruct-bad"), { stage: "instruct", data: pre, seqLen: 64 })), /stage "instruct" trains on instruction datasets .* is a pretrain dataset/);
   });
 });
 

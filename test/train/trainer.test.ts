@@ -95,6 +95,24 @@ describe("training loop", () => {
   });
 });
 
+describe("F16 checkpoints", () => {
+  it("keep f32 master weights in the state file, so a resume from them is still exact", async () => {
+    const vocab = loadVocab(writeVocab("bytes"));
+    const src = sequencesOf("f16", vocab.tokenizer, corpusText(41, 100), 32);
+    const sources = { train: [src], vocabSize: vocab.size, tokenizer: vocab.metadata };
+    const layer = { weightsType: "f16" as const, steps: 6, ckptEvery: 2, evalEvery: 0 };
+    const whole = tinyConfig(fresh("train-f16-whole"), layer);
+    await train(whole, { sources });
+    const split = tinyConfig(fresh("train-f16-split"), layer);
+    await train(split, { sources, stopAfter: 3 });
+    const g = GGUFFile.open(join(split.out, "step-000003.gguf"));
+    try { assert.equal(g.tensor("blk.0.attn_q.weight")!.type, 1 /* F16 */); } finally { g.close(); }
+    await train(split, { sources, resume: join(split.out, "step-000003.gguf") });
+    const x = tensorBytes(join(whole.out, "model.gguf")), y = tensorBytes(join(split.out, "model.gguf"));
+    for (const [name, bytes] of x) assert.ok(bytes.equals(y.get(name)!), `${name} differs`);
+  });
+});
+
 describe("instruction tuning (masked loss)", () => {
   it("targets are the next tokens where the mask is 1; the last position has none", () => {
     const tokens = Int32Array.from([1, 10, 11, 12, 13, 2]), mask = Uint8Array.from([0, 0, 0, 1, 1, 1]);

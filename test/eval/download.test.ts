@@ -12,9 +12,11 @@ import { DATA_FILES, dataCacheRoot, fetchVerified, resolveBenchmarkData, resolve
 import { UserError } from "../../src/util/errors.js";
 import { SCRATCH, SHARED_DATA } from "../helpers/paths.js";
 
-const DIR = join(SCRATCH, "eval-download");
+// One folder per test process: concurrent runs of the suite must not delete each other's files.
+const DIR = join(SCRATCH, `eval-download-${process.pid}`);
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
+after(() => rmSync(DIR, { recursive: true, force: true }));
 
 // A loopback server for the shared data files: GET /<folder>/<file>; /broken/* serves wrong bytes.
 let hits = 0;

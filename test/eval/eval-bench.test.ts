@@ -7,7 +7,7 @@
 // - resume: a larger --limit or --n only adds what is missing; a run killed mid-way and rerun ends
 //   with every sample and result exactly once;
 // - bad input: one-line UserErrors naming what is wrong (and file:line for a samples file).
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -24,9 +24,11 @@ import { assertUserError, CLI, runCli } from "../helpers/cli.js";
 import { startOpenAIServer } from "../helpers/openai-server.js";
 import { LLAMA_VOCAB_GGUF, REPO_ROOT, SCRATCH, SHARED_DATA } from "../helpers/paths.js";
 
-const DIR = join(SCRATCH, "eval-bench");
+// One folder per test process: concurrent runs of the suite must not delete each other's files.
+const DIR = join(SCRATCH, `eval-bench-${process.pid}`);
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
+after(() => rmSync(DIR, { recursive: true, force: true }));
 const MODEL = join(DIR, "tiny.gguf");
 writeSynthLlama(MODEL, { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, type: "f32", vocab: LLAMA_VOCAB_GGUF, fim: true, seed: 11, ctx: 2048, outputStd: 0.3 });
 const DATA = ["--data", SHARED_DATA];
@@ -277,6 +279,7 @@ test("resume after a kill: every sample and result exactly once", async () => {
   await exited;
   const before = existsSync(samplesPath) ? jsonl<SampleLine>(samplesPath).length : 0;
   // As if the kill had landed in the middle of a write.
+  mkdirSync(out, { recursive: true });
   appendFileSync(samplesPath, '{"run":"greedy","task_id":"HumanEval/5","sam');
   const r = runCli(args, { timeout: 300_000 });
   assert.equal(r.code, 0, r.stderr);

@@ -18,9 +18,11 @@ import { UserError } from "../../src/util/errors.js";
 import { startOpenAIServer } from "../helpers/openai-server.js";
 import { LLAMA_VOCAB_GGUF, SCRATCH, SHARED_DATA } from "../helpers/paths.js";
 
-const DIR = join(SCRATCH, "eval-generator");
+// One folder per test process: concurrent runs of the suite must not delete each other's files.
+const DIR = join(SCRATCH, `eval-generator-${process.pid}`);
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
+after(() => rmSync(DIR, { recursive: true, force: true }));
 const MODEL = join(DIR, "tiny.gguf");
 writeSynthLlama(MODEL, { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, type: "f32", vocab: LLAMA_VOCAB_GGUF, fim: true, seed: 7, ctx: 1024, outputStd: 0.3, name: "CodeLlama-7b-tiny" });
 

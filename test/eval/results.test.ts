@@ -1,7 +1,7 @@
 // The run folder: appends survive a reopen, a line torn by a kill is dropped (and the file cut
 // back), a damaged line is a one-line error naming file:line, a rerun with other settings is
 // refused, and a second live writer is locked out.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
@@ -10,9 +10,11 @@ import { RunDir, SampleLine, JsonlLog } from "../../src/eval/results.js";
 import { UserError } from "../../src/util/errors.js";
 import { SCRATCH } from "../helpers/paths.js";
 
-const DIR = join(SCRATCH, "eval-results");
+// One folder per test process: concurrent runs of the suite must not delete each other's files.
+const DIR = join(SCRATCH, `eval-results-${process.pid}`);
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
+after(() => rmSync(DIR, { recursive: true, force: true }));
 
 const M = { format: 1, benchmark: "humaneval", model: "/m.gguf", maxTokens: 512 };
 

@@ -54,11 +54,11 @@ export const RECIPES: Record<string, Recipe> = {
     stages: [
       {
         name: "pretrain", dataset: "code-512",
-        layer: { ...PRESETS.pretrain, model: { ...MODEL, ropeTheta: 1e4 }, seqLen: 512, batchSize: 8, steps: 2400, lr: 1e-3, warmup: 100, evalEvery: 200, evalSequences: 64, ckptEvery: 100 },
+        layer: { ...PRESETS.pretrain, model: { ...MODEL, ropeTheta: 1e4 }, seqLen: 512, batchSize: 8, steps: 640, lr: 1e-3, warmup: 40, evalEvery: 160, evalSequences: 64, ckptEvery: 40 },
       },
       {
         name: "lcft", dataset: "code-2048",
-        layer: { ...PRESETS.lcft, model: { ropeTheta: 1e6 }, seqLen: 2048, batchSize: 2, steps: 200, lr: 1e-4, warmup: 20, evalEvery: 50, evalSequences: 16, ckptEvery: 25 },
+        layer: { ...PRESETS.lcft, model: { ropeTheta: 1e6 }, seqLen: 2048, batchSize: 2, steps: 40, lr: 1e-4, warmup: 4, evalEvery: 20, evalSequences: 16, ckptEvery: 10 },
       },
     ],
     exportType: "q8_0",

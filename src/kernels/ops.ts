@@ -34,7 +34,7 @@ export const OPS: OpSpec[] = [
   { fn: "swiglu_fwd", nargs: 5, split: [3, 4], align: 1 },
   { fn: "swiglu_bwd", nargs: 6, split: [4, 5], align: 1 },
   { fn: "attn_fwd", nargs: 10, split: [8, 9], align: 1, scratch: 7 },
-  { fn: "attn_bwd", nargs: 12, split: [10, 11], align: 1 },
+  { fn: "attn_bwd", nargs: 12, split: [10, 11], align: 1, scratch: 9 },
   { fn: "xent", nargs: 7, split: [5, 6], align: 1 },
   { fn: "adamw", nargs: 14, split: [12, 13], align: 4, floats: [4, 5, 6, 7, 8, 9, 10, 11] },
   { fn: "sumsq", nargs: 6, split: [4, 5], align: 1 },

@@ -116,7 +116,7 @@ export class TrainModel {
     plan.alloc("cs", N * layout.headDim * F);
     plan.alloc("csNeg", N * layout.headDim * F);
     plan.alloc("normBlocks", Math.ceil(layout.total / NORM_BLOCK) * 8);
-    const scratchStride = Math.ceil(Math.max(GEMM_SCRATCH, T * 4) / 64) * 64;
+    const scratchStride = Math.ceil(Math.max(GEMM_SCRATCH, T * 4 * 8) / 64) * 64; // attn_bwd: p and ds of four queries
     plan.alloc("scratch", scratchStride * threads);
     if (!plan.fits()) {
       throw new UserError(`the training state needs ${(plan.size / 2 ** 30).toFixed(2)} GiB, more than one 4 GiB WebAssembly memory; lower batchSize, seqLen or the model size`);

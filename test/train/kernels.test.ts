@@ -119,7 +119,7 @@ for (const variant of VARIANTS) {
         fill(S.f32(qkv, N * ld), rng);
         fill(S.f32(dout, N * dim), rng);
         const o1 = S.alloc(N * dim * 4), o2 = S.alloc(N * dim * 4), l1 = S.alloc(N * nH * 4), l2 = S.alloc(N * nH * 4);
-        const scratch = S.alloc(T * 4);
+        const scratch = S.alloc(T * 4 * 8);
         S.k.attn_fwd(qkv, o1, l1, T, nH, nKV, hd, scratch, 0, B * nH * T);
         S.ref.attn_fwd(qkv, o2, l2, T, nH, nKV, hd, scratch, 0, B * nH * T);
         close(S.f32(o1, N * dim), S.f32(o2, N * dim), 1e-2, 1e-4, "out");

@@ -197,31 +197,50 @@ export function gemm(a: usize, sai: i32, sap: i32, bp: usize, c: usize, ldc: i32
 
 // ------------------------------------------------------------------------------- helpers
 
-/** exp(x), four at a time (Cephes expf, about 1 ulp); inputs are clamped to [-87, 88] (exp(-87) ~ 0 is returned as 0). */
+/** e^r - 1 - r for |r| <= ln2/2 over r^2 (Cephes expf's polynomial), evaluated with madd (FMA in the relaxed build). */
+// @ts-ignore: decorator
+@inline function expPoly(r: v128): v128 {
+  let p = f32x4.splat(1.9875691500e-4);
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  return f32x4.add(madd(f32x4.mul(p, r), r, r), f32x4.splat(1.0));
+}
+
+/**
+ * exp(x) for x <= 0 (softmax numerators), four at a time (Cephes expf, about 1 ulp): x = n ln2 + r,
+ * exp(x) = 2^n e^r; below -87 the result is 0.
+ */
+// @ts-ignore: decorator
+@inline function vexpNeg(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(-87.0));
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = madd(n, f32x4.splat(-0.693359375), x);
+  r = madd(n, f32x4.splat(2.12194440e-4), r);
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(expPoly(r), scale), under);
+}
+
+/** exp(x) for any x (clamped to [-87, 88]; below -87 it is 0), four at a time. */
 // @ts-ignore: decorator
 @inline function vexp(x: v128): v128 {
   const under = f32x4.lt(x, f32x4.splat(-87.0));
   x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
+  let r = madd(n, f32x4.splat(-0.693359375), x);
+  r = madd(n, f32x4.splat(2.12194440e-4), r);
   // 2^n in two factors, so n = 128 (x near 88) does not overflow the exponent field
-  const n1 = i32x4.shr_s(i32x4.trunc_sat_f32x4_s(n), 1);
-  const n2 = i32x4.sub(i32x4.trunc_sat_f32x4_s(n), n1);
+  const ni = i32x4.trunc_sat_f32x4_s(n), n1 = i32x4.shr_s(ni, 1), n2 = i32x4.sub(ni, n1);
   const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23), s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(f32x4.mul(p, s1), s2), under);
+  return v128.andnot(f32x4.mul(f32x4.mul(expPoly(r), s1), s2), under);
 }
 
 /** Scalar exp through the vector one (the same rounding as the vector loops). */
 // @ts-ignore: decorator
-@inline function sexp(x: f32): f32 { return f32x4.extract_lane(vexp(f32x4.splat(x)), 0); }
+@inline function sexp(x: f32): f32 { return f32x4.extract_lane(vexpNeg(f32x4.splat(x)), 0); }
 
 // @ts-ignore: decorator
 @inline function hsum(v: v128): f32 {
@@ -350,14 +369,67 @@ export function swiglu_bwd(gu: usize, dh: usize, dgu: usize, F: i32, t0: i32, t1
 // already applied to q and k. Query head h reads K/V head h / (nH / nKV). Causal: query t of a
 // sequence sees keys 0..t of the same sequence.
 
+/** [sum(a), sum(b), sum(c), sum(d)] of four f32x4. */
+// @ts-ignore: decorator
+@inline function fsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** [x . r0, x . r1, x . r2, x . r3] for four rows `rb` bytes apart (hd a multiple of 4). */
+// @ts-ignore: decorator
+@inline function dot4(x: usize, r: usize, rb: usize, hd: i32): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let d = 0; d < hd; d += 4) {
+    const o = <usize>d << 2;
+    const xv = v128.load(x + o);
+    a0 = madd(xv, v128.load(r + o), a0);
+    a1 = madd(xv, v128.load(r + rb + o), a1);
+    a2 = madd(xv, v128.load(r + 2 * rb + o), a2);
+    a3 = madd(xv, v128.load(r + 3 * rb + o), a3);
+  }
+  return fsum4(a0, a1, a2, a3);
+}
+
+/** y += c0 r0 + c1 r1 + c2 r2 + c3 r3 for four rows `rb` bytes apart. */
+// @ts-ignore: decorator
+@inline function axpy4(y: usize, r: usize, rb: usize, c: v128, hd: i32): void {
+  const c0 = f32x4.splat(f32x4.extract_lane(c, 0)), c1 = f32x4.splat(f32x4.extract_lane(c, 1));
+  const c2 = f32x4.splat(f32x4.extract_lane(c, 2)), c3 = f32x4.splat(f32x4.extract_lane(c, 3));
+  for (let d = 0; d < hd; d += 4) {
+    const o = <usize>d << 2;
+    let acc = madd(c0, v128.load(r + o), v128.load(y + o));
+    acc = madd(c1, v128.load(r + rb + o), acc);
+    acc = madd(c2, v128.load(r + 2 * rb + o), acc);
+    v128.store(y + o, madd(c3, v128.load(r + 3 * rb + o), acc));
+  }
+}
+
+/** y += c0 x0 + c1 x1 + c2 x2 + c3 x3 for four separate rows (hd a multiple of 4). */
+// @ts-ignore: decorator
+@inline function axpy4x(y: usize, x0: usize, x1: usize, x2: usize, x3: usize, c: v128, hd: i32): void {
+  const c0 = f32x4.splat(f32x4.extract_lane(c, 0)), c1 = f32x4.splat(f32x4.extract_lane(c, 1));
+  const c2 = f32x4.splat(f32x4.extract_lane(c, 2)), c3 = f32x4.splat(f32x4.extract_lane(c, 3));
+  for (let d = 0; d < hd; d += 4) {
+    const o = <usize>d << 2;
+    let acc = madd(c0, v128.load(x0 + o), v128.load(y + o));
+    acc = madd(c1, v128.load(x1 + o), acc);
+    acc = madd(c2, v128.load(x2 + o), acc);
+    v128.store(y + o, madd(c3, v128.load(x3 + o), acc));
+  }
+}
+
 /**
  * out[b*T + t][h*hd ..] = softmax_s(q.k_s / sqrt(hd)) v, and lse[(b*T + t)*nH + h] = log-sum-exp of
  * the scaled scores (kept for the backward pass), for work items j = (b*nH + h)*T + t in [j0, j1).
+ * Four keys per pass (one vector of scores; four V rows per update of the output row).
  * out is [B*T][nH*hd]; scratch: this thread's T floats.
  */
 export function attn_fwd(qkv: usize, out: usize, lse: usize, T: i32, nH: i32, nKV: i32, hd: i32, scratch: usize, j0: i32, j1: i32): void {
   const ld = (nH + 2 * nKV) * hd, ldB = <usize>ld << 2, dim = nH * hd;
   const scale: f32 = <f32>(1.0 / Math.sqrt(<f64>hd));
+  const sv = f32x4.splat(scale);
   for (let j = j0; j < j1; j++) {
     const t = j % T, bh = j / T, h = bh % nH, b = bh / nH;
     const kvh = h / (nH / nKV);
@@ -365,31 +437,41 @@ export function attn_fwd(qkv: usize, out: usize, lse: usize, T: i32, nH: i32, nK
     const q = qkv + (row + <usize>t) * ldB + (<usize>(h * hd) << 2);
     const k0 = qkv + row * ldB + (<usize>(dim + kvh * hd) << 2);
     const v0 = k0 + (<usize>(nKV * hd) << 2);
-    let mx: f32 = -Infinity;
-    for (let s = 0; s <= t; s++) {
+    const n = t + 1, n4 = n & ~3;
+    // scores and their max
+    let mv = f32x4.splat(-Infinity);
+    let s = 0;
+    for (; s < n4; s += 4) {
+      const sc = f32x4.mul(dot4(q, k0 + <usize>s * ldB, ldB, hd), sv);
+      v128.store(scratch + (<usize>s << 2), sc);
+      mv = f32x4.max(mv, sc);
+    }
+    let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (; s < n; s++) {
       const sc = dot(q, k0 + <usize>s * ldB, hd) * scale;
       store<f32>(scratch + (<usize>s << 2), sc);
       mx = max(mx, sc);
     }
-    const n = t + 1;
-    const mv = f32x4.splat(mx);
-    let sv = f32x4.splat(0);
-    let s = 0;
-    for (; s + 4 <= n; s += 4) {
-      const e = vexp(f32x4.sub(v128.load(scratch + (<usize>s << 2)), mv));
+    // numerators and their sum
+    const m4 = f32x4.splat(mx);
+    let sum4 = f32x4.splat(0);
+    for (s = 0; s < n4; s += 4) {
+      const e = vexpNeg(f32x4.sub(v128.load(scratch + (<usize>s << 2)), m4));
       v128.store(scratch + (<usize>s << 2), e);
-      sv = f32x4.add(sv, e);
+      sum4 = f32x4.add(sum4, e);
     }
-    let sum = hsum(sv);
+    let sum = hsum(sum4);
     for (; s < n; s++) {
       const e = sexp(load<f32>(scratch + (<usize>s << 2)) - mx);
       store<f32>(scratch + (<usize>s << 2), e);
       sum += e;
     }
+    // out = sum_s p_s v_s, four V rows per pass
     const o = out + (((row + <usize>t) * <usize>dim + <usize>(h * hd)) << 2);
     for (let d = 0; d < hd; d += 4) v128.store(o + (<usize>d << 2), f32x4.splat(0));
-    const inv: f32 = 1 / sum;
-    for (s = 0; s < n; s++) axpy(o, v0 + <usize>s * ldB, load<f32>(scratch + (<usize>s << 2)) * inv, hd);
+    const inv: f32 = 1 / sum, iv = f32x4.splat(inv);
+    for (s = 0; s < n4; s += 4) axpy4(o, v0 + <usize>s * ldB, ldB, f32x4.mul(v128.load(scratch + (<usize>s << 2)), iv), hd);
+    for (; s < n; s++) axpy(o, v0 + <usize>s * ldB, load<f32>(scratch + (<usize>s << 2)) * inv, hd);
     store<f32>(lse + (((row + <usize>t) * <usize>nH + <usize>h) << 2), mx + Mathf.log(sum));
   }
 }
@@ -397,14 +479,18 @@ export function attn_fwd(qkv: usize, out: usize, lse: usize, T: i32, nH: i32, nK
 /**
  * Backward of attn_fwd for work items j = b*nKV + g in [j0, j1): sequence b, K/V head g and its
  * query heads. Writes dq (overwrites) and dk, dv (zeroed here, then accumulated) of those heads in
- * dqkv (same layout as qkv), from dout ([B*T][nH*hd]), the forward's out and lse (scores are
- * recomputed: p = exp(q.k/sqrt(hd) - lse)). scratch: this thread's T floats.
+ * dqkv (same layout as qkv), from dout ([B*T][nH*hd]), the forward's out and lse. Scores are
+ * recomputed (p = exp(q.k/sqrt(hd) - lse)); with D = dout . out, ds = p (dout . v - D) / sqrt(hd):
+ * dq = sum_s ds k_s, dk_s += ds q, dv_s += p dout. Queries go four at a time, so each dk/dv row is
+ * updated once per four queries. scratch: this thread's 8T floats (p and ds of four queries).
  */
 export function attn_bwd(qkv: usize, out: usize, dout: usize, lse: usize, dqkv: usize, T: i32, nH: i32, nKV: i32, hd: i32,
   scratch: usize, j0: i32, j1: i32): void {
-  const ld = (nH + 2 * nKV) * hd, ldB = <usize>ld << 2, dim = nH * hd;
+  const ld = (nH + 2 * nKV) * hd, ldB = <usize>ld << 2, dim = nH * hd, dimB = <usize>dim << 2;
   const scale: f32 = <f32>(1.0 / Math.sqrt(<f64>hd));
   const group = nH / nKV;
+  const TB = <usize>T << 2;
+  const P = scratch, DS = scratch + 4 * TB; // [4][T] each
   for (let j = j0; j < j1; j++) {
     const b = j / nKV, g = j % nKV;
     const row = <usize>b * <usize>T;
@@ -415,23 +501,52 @@ export function attn_bwd(qkv: usize, out: usize, dout: usize, lse: usize, dqkv: 
     }
     for (let h = g * group; h < (g + 1) * group; h++) {
       const hoff = <usize>(h * hd) << 2;
-      for (let t = 0; t < T; t++) {
-        const q = qkv + (row + <usize>t) * ldB + hoff;
-        const dq = dqkv + (row + <usize>t) * ldB + hoff;
-        const o = out + ((row + <usize>t) * <usize>dim << 2) + hoff;
-        const dO = dout + ((row + <usize>t) * <usize>dim << 2) + hoff;
-        const L = load<f32>(lse + (((row + <usize>t) * <usize>nH + <usize>h) << 2));
-        const D = dot(dO, o, hd);
-        for (let d = 0; d < hd; d += 4) v128.store(dq + (<usize>d << 2), f32x4.splat(0));
-        for (let s = 0; s <= t; s++) {
-          const kr = qkv + (row + <usize>s) * ldB;
-          const p = sexp(dot(q, kr + koff, hd) * scale - L);
-          const dp = dot(dO, kr + voff, hd);
-          const ds = p * (dp - D) * scale;
+      for (let t0 = 0; t0 < T; t0 += 4) {
+        const nq = min(4, T - t0), ns = t0 + nq; // keys 0..ns-1 are seen by at least one of the queries
+        // p and ds of each query (zero past its own position)
+        for (let i = 0; i < 4; i++) {
+          const pi = P + <usize>i * TB, di = DS + <usize>i * TB;
+          if (i >= nq) { for (let s = 0; s < ns; s++) { store<f32>(pi + (<usize>s << 2), 0); store<f32>(di + (<usize>s << 2), 0); } continue; }
+          const t = t0 + i;
+          const q = qkv + (row + <usize>t) * ldB + hoff;
+          const o = out + (row + <usize>t) * dimB + hoff, dO = dout + (row + <usize>t) * dimB + hoff;
+          const L = f32x4.splat(load<f32>(lse + (((row + <usize>t) * <usize>nH + <usize>h) << 2)));
+          const D = f32x4.splat(dot(dO, o, hd));
+          const sv = f32x4.splat(scale);
+          const n = t + 1, n4 = n & ~3;
+          let s = 0;
+          for (; s < n4; s += 4) {
+            const kr = qkv + (row + <usize>s) * ldB;
+            const p = vexpNeg(f32x4.sub(f32x4.mul(dot4(q, kr + koff, ldB, hd), sv), L));
+            const dp = dot4(dO, kr + voff, ldB, hd);
+            v128.store(pi + (<usize>s << 2), p);
+            v128.store(di + (<usize>s << 2), f32x4.mul(f32x4.mul(p, f32x4.sub(dp, D)), sv));
+          }
+          for (; s < n; s++) {
+            const kr = qkv + (row + <usize>s) * ldB;
+            const p = sexp(dot(q, kr + koff, hd) * scale - f32x4.extract_lane(L, 0));
+            store<f32>(pi + (<usize>s << 2), p);
+            store<f32>(di + (<usize>s << 2), p * (dot(dO, kr + voff, hd) - f32x4.extract_lane(D, 0)) * scale);
+          }
+          for (; s < ns; s++) { store<f32>(pi + (<usize>s << 2), 0); store<f32>(di + (<usize>s << 2), 0); }
+          // dq = sum_s ds_s k_s, four K rows per pass
+          const dq = dqkv + (row + <usize>t) * ldB + hoff;
+          for (let d = 0; d < hd; d += 4) v128.store(dq + (<usize>d << 2), f32x4.splat(0));
+          s = 0;
+          for (; s < n4; s += 4) axpy4(dq, qkv + (row + <usize>s) * ldB + koff, ldB, v128.load(di + (<usize>s << 2)), hd);
+          for (; s < n; s++) axpy(dq, qkv + (row + <usize>s) * ldB + koff, load<f32>(di + (<usize>s << 2)), hd);
+        }
+        // dk_s += sum_i ds_is q_i, dv_s += sum_i p_is dout_i: each row once for the four queries
+        const q0 = qkv + (row + <usize>t0) * ldB + hoff, o0 = dout + (row + <usize>t0) * dimB + hoff;
+        const q1 = nq > 1 ? q0 + ldB : q0, q2 = nq > 2 ? q0 + 2 * ldB : q0, q3 = nq > 3 ? q0 + 3 * ldB : q0;
+        const e1 = nq > 1 ? o0 + dimB : o0, e2 = nq > 2 ? o0 + 2 * dimB : o0, e3 = nq > 3 ? o0 + 3 * dimB : o0;
+        for (let s = 0; s < ns; s++) {
+          const so = <usize>s << 2;
+          const dsv = f32x4(load<f32>(DS + so), load<f32>(DS + TB + so), load<f32>(DS + 2 * TB + so), load<f32>(DS + 3 * TB + so));
+          const pv = f32x4(load<f32>(P + so), load<f32>(P + TB + so), load<f32>(P + 2 * TB + so), load<f32>(P + 3 * TB + so));
           const dr = dqkv + (row + <usize>s) * ldB;
-          axpy(dq, kr + koff, ds, hd);
-          axpy(dr + koff, q, ds, hd);
-          axpy(dr + voff, dO, p, hd);
+          axpy4x(dr + koff, q0, q1, q2, q3, dsv, hd);
+          axpy4x(dr + voff, o0, e1, e2, e3, pv, hd);
         }
       }
     }
@@ -459,7 +574,7 @@ export function xent(logits: usize, V: i32, targets: usize, weights: usize, loss
     const grad = weights != 0;
     let sv = f32x4.splat(0);
     for (let i = 0; i < V4; i += 4) {
-      const e = vexp(f32x4.sub(v128.load(l + (<usize>i << 2)), m4));
+      const e = vexpNeg(f32x4.sub(v128.load(l + (<usize>i << 2)), m4));
       if (grad) v128.store(l + (<usize>i << 2), e);
       sv = f32x4.add(sv, e);
     }

@@ -97,7 +97,7 @@ test("EvalPlus: inputs kept as exact JSON text; atol; MBPP+ asserts as tests", (
 });
 
 test("errors name the file and the line", () => {
-  const d = join(SCRATCH, "eval-datasets");
+  const d = join(SCRATCH, `eval-datasets-${process.pid}`); // own folder: suites may run concurrently
   rmSync(d, { recursive: true, force: true });
   mkdirSync(d, { recursive: true });
   const expectError = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes("\n"));
@@ -120,4 +120,5 @@ test("errors name the file and the line", () => {
   const [t] = loadTasks("humaneval-plus", d);
   assert.equal(t.raw.base_input, inputs);
   assert.equal(t.raw.plus_input, "[]");
+  rmSync(d, { recursive: true, force: true });
 });

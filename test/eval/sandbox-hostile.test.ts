@@ -17,7 +17,7 @@ import { cgroupParents, descendants } from "./sandbox-helpers.js";
 
 const task = loadTasks("humaneval", join(SHARED_DATA, datasetFolder("humaneval")))[0]; // has_close_elements
 const WRONG = "    return None\n";
-const DIR = join(SCRATCH, "sandbox-hostile");
+const DIR = join(SCRATCH, `sandbox-hostile-${process.pid}`); // own folder: suites may run concurrently
 const CANARY = join(DIR, "canary.txt");
 const CREATED = join(DIR, "created.txt");
 const HOST_TMP = `/tmp/codellama-hostile-${process.pid}`;
@@ -43,6 +43,7 @@ before(async () => {
 after(async () => {
   await ex.close();
   listener.close();
+  rmSync(DIR, { recursive: true, force: true });
   // Nothing of the executor is left: no descendant process, no cgroup directory.
   assert.deepEqual(descendants().map((p) => `${p.pid} ${p.cmd}`), []);
   for (const parent of cgroupParents()) {

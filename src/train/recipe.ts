@@ -153,6 +153,7 @@ export async function runRecipe(r: Recipe, o: RecipeRun): Promise<void> {
   if (o.dryRun) return;
 
   // 1. vocabulary, 2. datasets (reused when built)
+  mkdirSync(o.work, { recursive: true });
   ensureCodeLlamaVocab(llamaVocab(o.vocabFrom), vocab);
   const { tokenizer } = loadDataTokenizer(vocab);
   for (const d of r.datasets) {

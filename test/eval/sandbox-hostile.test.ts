@@ -56,6 +56,7 @@ async function hostile(completion: string, timeoutMs = 3000): Promise<ExecResult
   const p = buildProgram(task, completion);
   const r = await ex.run(p.source, { timeoutMs });
   assert.notEqual(r.status, "passed", `a hostile completion passed: ${completion}`);
+  assert.notEqual(r.status, "error", `the harness failed: ${r.reason}`);
   assert.deepEqual(descendants().filter((d) => d.uid !== 0).map((d) => `${d.pid} uid ${d.uid} ${d.cmd}`), [], "no process of the run is left");
   const ok = buildProgram(task, task.canonical);
   const next = await ex.run(ok.source, ok);
@@ -65,8 +66,10 @@ async function hostile(completion: string, timeoutMs = 3000): Promise<ExecResult
 
 test("fork bomb: capped by the pids cgroup, killed at the timeout with all its processes", async () => {
   const r = await hostile(WRONG + "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", 2000);
-  assert.deepEqual([r.status, r.reason], ["timeout", "exceeded 2 s"]);
-  assert.ok((r.leftovers ?? 0) > 0, "the sweep found the forked processes");
+  // 64 forked interpreters dirty copy-on-write pages (reference counts), so on a slow machine the
+  // 256 MiB memory cap may stop the bomb before the 2 s timeout does; either way it is contained.
+  assert.ok(r.status === "timeout" ? r.reason === "exceeded 2 s" : r.status === "killed" && r.reason === "memory limit", JSON.stringify(r));
+  if (r.status === "timeout") assert.ok((r.leftovers ?? 0) > 0, "the sweep found the forked processes");
 });
 
 test("memory bombs: killed by the memory cgroup", async () => {

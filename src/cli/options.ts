@@ -2,6 +2,9 @@
  * Options shared by the commands that run a model, and their parsing into LoadOptions /
  * sampling options. Bad values are UserErrors that say what is accepted.
  */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
 import type { LoadOptions } from "../model/llama.js";
 import type { SamplingOptions } from "../generate/sampler.js";
@@ -18,9 +21,30 @@ export function num(name: string, opts: { int?: boolean; min?: number; max?: num
   };
 }
 
-export function addModelOptions(cmd: Command): Command {
+/**
+ * The embedded default model (models/default.gguf in the package, trained by `codellama train
+ * --recipe default`), used by complete, infill and chat when no --model is given.
+ */
+export function defaultModelPath(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, "package.json")) && dirname(d) !== d) d = dirname(d);
+  return join(d, "models", "default.gguf");
+}
+
+/** --model, else the embedded default model (a clear error if it is missing from this install). */
+export function modelPath(o: { model?: string }): string {
+  if (o.model !== undefined) return o.model;
+  const p = defaultModelPath();
+  if (!existsSync(p)) throw new UserError(`no --model given and the embedded default model is missing (${p}); give --model FILE, or rebuild it with: codellama train --recipe default`);
+  return p;
+}
+
+/** The model flags; with `defaultModel`, --model may be left out (see modelPath). */
+export function addModelOptions(cmd: Command, opts: { defaultModel?: boolean } = {}): Command {
+  const model = new Option("-m, --model <file>", `model: a .gguf file or a Hugging Face folder${opts.defaultModel ? " (default: the embedded default model, models/default.gguf)" : ""}`);
+  if (!opts.defaultModel) model.makeOptionMandatory(true);
   return cmd
-    .requiredOption("-m, --model <file>", "model: a .gguf file or a Hugging Face folder")
+    .addOption(model)
     .option("-t, --threads <n>", "compute threads (default: all cores)", num("--threads", { int: true, min: 1, max: 256 }))
     .option("-c, --ctx <n>", "context length: KV cache positions (default: the model's, at most 4096)", num("--ctx", { int: true, min: 1 }))
     .option("--batch <n>", "tokens per prefill chunk", num("--batch", { int: true, min: 1, max: 4096 }))

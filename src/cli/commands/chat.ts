@@ -24,7 +24,7 @@ import type { StopReason } from "../../generate/generate.js";
 import { formatMessages, parseMessages, type ChatMessage } from "../../prompt/messages.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { UserError } from "../../util/errors.js";
-import { addModelOptions, addSamplingOptions, loadOptions, samplingOptions, type ModelCliOptions, type SamplingCliOptions } from "../options.js";
+import { addModelOptions, addSamplingOptions, loadOptions, samplingOptions, type ModelCliOptions, type SamplingCliOptions, modelPath } from "../options.js";
 import { setDefault } from "./infill.js";
 
 interface ChatCliOptions extends ModelCliOptions, SamplingCliOptions {
@@ -77,7 +77,7 @@ function withSystem(messages: readonly ChatMessage[], system: string | undefined
 
 export function register(program: Command): void {
   const cmd = program.command("chat").description("chat with an Instruct model (interactive, or one --message for scripts)");
-  addModelOptions(cmd);
+  addModelOptions(cmd, { defaultModel: true });
   addSamplingOptions(cmd);
   // example_instructions.py's sampling.
   setDefault(cmd, "--temperature", 0.2);
@@ -93,6 +93,7 @@ export function register(program: Command): void {
       // 1. Flags and the starting conversation, before the model is loaded.
       if (o.json && o.message === undefined) throw new UserError("--json needs --message (the interactive chat prints text)");
       const start = withSystem(o.history !== undefined ? readConversation(o.history) : [], o.system);
+      o.model = modelPath(o);
       const engine = await Engine.load(o.model, loadOptions(o));
       try {
         if (o.message !== undefined) await answerOnce(engine, o, start, o.message);

@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { Engine } from "../../engine/engine.js";
 import { UserError } from "../../util/errors.js";
-import { addModelOptions, addSamplingOptions, loadOptions, samplingOptions, type ModelCliOptions, type SamplingCliOptions } from "../options.js";
+import { addModelOptions, addSamplingOptions, loadOptions, samplingOptions, type ModelCliOptions, type SamplingCliOptions, modelPath } from "../options.js";
 
 interface CompleteCliOptions extends ModelCliOptions, SamplingCliOptions {
   prompt?: string;
@@ -16,16 +16,19 @@ interface CompleteCliOptions extends ModelCliOptions, SamplingCliOptions {
 }
 
 export function register(program: Command): void {
-  const cmd = program.command("complete").description("complete a prompt (streams the text)");
-  addModelOptions(cmd);
+  const cmd = program.command("complete").description("complete a prompt (streams the text)")
+    .argument("[prompt]", "the prompt (same as --prompt)");
+  addModelOptions(cmd, { defaultModel: true });
   addSamplingOptions(cmd);
   cmd
     .option("-p, --prompt <text>", "the prompt (or give it on standard input)")
     .option("--stop-at-eos", "stop at end-of-sequence even when greedy")
     .option("--json", "print one JSON object: promptTokens, tokens, text, timings")
-    .action(async (o: CompleteCliOptions) => {
-      const prompt = o.prompt ?? (process.stdin.isTTY ? undefined : await readStdin());
-      if (prompt === undefined) throw new UserError("give a prompt with --prompt TEXT or on standard input");
+    .action(async (positional: string | undefined, o: CompleteCliOptions) => {
+      if (positional !== undefined && o.prompt !== undefined) throw new UserError("give the prompt once: as an argument or with --prompt, not both");
+      const prompt = positional ?? o.prompt ?? (process.stdin.isTTY ? undefined : await readStdin());
+      if (prompt === undefined) throw new UserError("give a prompt: codellama complete \"TEXT\", --prompt TEXT, or on standard input");
+      o.model = modelPath(o);
       const engine = await Engine.load(o.model, loadOptions(o));
       const abort = new AbortController();
       const onSigint = () => abort.abort();

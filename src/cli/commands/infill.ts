@@ -15,7 +15,7 @@ import { Engine } from "../../engine/engine.js";
 import { splitFillMarker } from "../../prompt/infill.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { UserError } from "../../util/errors.js";
-import { addModelOptions, addSamplingOptions, loadOptions, samplingOptions, type ModelCliOptions, type SamplingCliOptions } from "../options.js";
+import { addModelOptions, addSamplingOptions, loadOptions, samplingOptions, type ModelCliOptions, type SamplingCliOptions, modelPath } from "../options.js";
 
 interface InfillCliOptions extends ModelCliOptions, SamplingCliOptions {
   prefix?: string;
@@ -56,7 +56,7 @@ function readInput(o: InfillCliOptions): { prefix: string; suffix: string } {
 
 export function register(program: Command): void {
   const cmd = program.command("infill").description("fill in the middle between a prefix and a suffix (Code Llama FIM)");
-  addModelOptions(cmd);
+  addModelOptions(cmd, { defaultModel: true });
   addSamplingOptions(cmd);
   // Greedy by default, as Meta's example_infilling.py.
   setDefault(cmd, "--temperature", 0);
@@ -70,6 +70,7 @@ export function register(program: Command): void {
     .action(async (o: InfillCliOptions) => {
       // 1. Input first, so bad flags fail before the model is loaded.
       const { prefix, suffix } = readInput(o);
+      o.model = modelPath(o);
       const engine = await Engine.load(o.model, loadOptions(o));
       // 2. Ctrl-C ends the generation early; what was generated is still used.
       const abort = new AbortController();

@@ -11,7 +11,7 @@
  * all target tokens of its gradAccum micro-batches.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { GGUFFile } from "../format/gguf-reader.js";
@@ -47,6 +47,8 @@ export interface StepLog {
 export interface TrainOptions {
   /** Resume from this run folder (its latest.json) or step-*.gguf. */
   resume?: string;
+  /** Start afresh even though `out` already holds a run's checkpoints (they are overwritten). */
+  overwrite?: boolean;
   backend?: TrainBackend;
   variant?: KernelVariant;
   /** Called after every step (progress display). */
@@ -157,6 +159,9 @@ async function trainOn(cfg: TrainConfig, opts: TrainOptions, trainSources: Seque
       g.close();
     }
   }
+  if (!opts.resume && !opts.overwrite && existsSync(join(cfg.out, "latest.json"))) {
+    throw new UserError(`${cfg.out} already holds a training run; continue it with --resume, or start over with --force (its checkpoints are replaced)`);
+  }
   if (cfg.tokenizer) tokMeta = tokenizerMetadata(cfg.tokenizer);
   if (!tokMeta || tokMeta.length === 0) throw new UserError(`no tokenizer for the checkpoints: set "tokenizer" to a GGUF vocabulary (codellama data vocab writes Code Llama's)`);
 
@@ -176,6 +181,7 @@ async function trainOn(cfg: TrainConfig, opts: TrainOptions, trainSources: Seque
   const model = await TrainModel.create(shape, { batch: cfg.batchSize, seqLen: cfg.seqLen, chunk: cfg.logitChunk, threads, backend: opts.backend, variant: opts.variant });
   try {
     mkdirSync(cfg.out, { recursive: true });
+    if (!resumeFrom) clearRun(cfg.out);
     const params = model.params(), { m, v } = model.moments();
     let state: TrainState | undefined;
     if (resumeFrom) {
@@ -296,6 +302,13 @@ export function evaluate(model: TrainModel, val: SequenceSource, n: number): num
     for (let i = 0; i < N; i++) if (isT[i]) { sum += losses[i]; cnt++; }
   }
   return sum / Math.max(1, cnt);
+}
+
+/** Remove an earlier run's files from a run folder (a fresh start there). */
+function clearRun(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    if (/^step-\d+\.(gguf|state)$/.test(f) || ["latest.json", "log.jsonl", "loss.svg", "model.gguf"].includes(f)) rmSync(join(dir, f), { force: true });
+  }
 }
 
 function readLog(path: string): StepLog[] {

@@ -77,6 +77,7 @@ describe("codellama train (CLI)", () => {
     for (const f of ["model.gguf", "step-000006.gguf", "step-000006.state", "latest.json", "log.jsonl", "loss.svg"]) assert.ok(existsSync(join(dir, "run-run", f)), f);
     assertUserError(runCli(["train", "--config", p, "--resume", "--set", "lr=0.001"]), /--resume .*: the checkpoint was trained with "lr" = 0\.003, this config has 0\.001/);
     assertUserError(runCli(["train", "--config", config("noresume"), "--resume"]), /--resume: the run folder .* does not exist/);
+    assertUserError(runCli(["train", "--config", p]), /run-run already holds a training run; continue it with --resume, or start over with --force/);
   });
 
   it("a run killed with SIGKILL resumes from an intact checkpoint and ends with the uninterrupted run's weights", async () => {

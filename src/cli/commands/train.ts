@@ -24,7 +24,7 @@ import { num } from "../options.js";
 interface TrainCli {
   config?: string; preset?: string; recipe?: string; data?: string[]; valData?: string; out?: string; init?: string; tokenizer?: string;
   export?: string; steps?: number; threads?: number; seed?: number; resume?: string | boolean; set?: string[];
-  work?: string; vocabFrom?: string; dryRun?: boolean;
+  work?: string; vocabFrom?: string; dryRun?: boolean; force?: boolean;
 }
 
 /** `--set key=value` (JSON values; model.dim style keys) into a config layer. */
@@ -96,6 +96,7 @@ export function register(program: Command): void {
     .option("--seed <n>", "random seed", num("--seed", { int: true, min: 0, max: 0xffffffff }))
     .option("--set <key=value...>", "override any setting, e.g. --set lr=1e-4 model.dim=320")
     .option("--resume [run]", "continue the run folder's (or this step-*.gguf's) last checkpoint")
+    .option("--force", "start over in a run folder that already holds checkpoints")
     .option("--work <dir>", "recipe: folder for its datasets and stage runs (default runs/<recipe>)")
     .option("--vocab-from <vocab.gguf>", "recipe: the llama vocabulary GGUF to build Code Llama's from")
     .option("--dry-run", "recipe: print the plan and stop")
@@ -107,7 +108,7 @@ export function register(program: Command): void {
         await runRecipe(recipe, {
           work: o.work ?? `runs/${o.recipe}`, vocabFrom: o.vocabFrom, threads: o.threads, dryRun: o.dryRun,
           pythonStdlib: () => pythonStdlibDir(), log: (s) => process.stderr.write(s + "\n"),
-          trainStage: (cfg, resume) => runTraining(cfg, resume, false),
+          trainStage: (cfg, resume) => runTraining(cfg, resume, false, false),
         });
         return;
       }
@@ -135,12 +136,12 @@ export function register(program: Command): void {
       if (resume && o.resume === true) {
         try { statSync(cfg.out); } catch { throw new UserError(`--resume: the run folder ${cfg.out} does not exist`); }
       }
-      await runTraining(cfg, resume, false);
+      await runTraining(cfg, resume, false, o.force ?? false);
     });
 }
 
 /** Train one configuration with progress output and Ctrl-C handling; prints a summary line. */
-async function runTraining(cfg: Parameters<typeof train>[0], resume: string | undefined, quiet: boolean): Promise<void> {
+async function runTraining(cfg: Parameters<typeof train>[0], resume: string | undefined, quiet: boolean, overwrite: boolean): Promise<void> {
   const rep = progressReporter(quiet);
   let stopping = false;
   const onSigint = () => {
@@ -151,7 +152,7 @@ async function runTraining(cfg: Parameters<typeof train>[0], resume: string | un
   };
   process.on("SIGINT", onSigint);
   try {
-    const r = await train(cfg, { resume, onStart: (i) => rep.start(i), onStep: (s, t) => rep.step(s, t), shouldStop: () => stopping });
+    const r = await train(cfg, { resume, overwrite, onStart: (i) => rep.start(i), onStep: (s, t) => rep.step(s, t), shouldStop: () => stopping });
     rep.stop();
     const val = r.valLoss !== undefined ? `, validation loss ${r.valLoss.toFixed(4)}` : "";
     process.stdout.write(r.finished

@@ -11,14 +11,16 @@
  *                       0BSD, ...), filtered, deduplicated and FIM-transformed (rate 0.9, half SPM)
  *                       by src/data, packed twice: ctx 512 (pretraining) and ctx 2048 (LCFT);
  *   3. pretraining      dim 256, 6 layers, 4 heads, FFN 768 (Llama's formula: 2/3 * 4 * dim rounded
- *                       up to 256), RoPE base 1e4, 2400 steps of 8 x 512 tokens (~10M tokens, about
- *                       one epoch), peak LR 1e-3 (a small model takes a larger LR than 7B's 3e-4),
- *                       cosine to 10%, warm-up 100, AdamW (0.9, 0.95), weight decay 0.1, clip 1.0;
- *   4. LCFT             RoPE base 1e4 -> 1e6, sequences of 2048, 200 steps of 2 x 2048 tokens,
+ *                       up to 256), RoPE base 1e4, 640 steps of 8 x 512 tokens (2.6M tokens, about a
+ *                       third of the ~8.3M-token dataset), peak LR 1e-3 (a small model takes a larger
+ *                       LR than 7B's 3e-4), cosine to 10%, warm-up 40, AdamW (0.9, 0.95), weight
+ *                       decay 0.1, clip 1.0;
+ *   4. LCFT             RoPE base 1e4 -> 1e6, sequences of 2048, 40 steps of 2 x 2048 tokens,
  *                       LR 1e-4 (stage "lcft");
  *   5. export           Q8_0 (norms F32): ~23 MB, written to models/default.gguf.
- * Duration on the 2-core project machine (measured throughput ~700-900 tok/s for this shape):
- * about 10 minutes of data building, ~3.5 hours of pretraining and ~20 minutes of LCFT.
+ * Sized for one session on the 2-core project machine: the data builds take minutes, pretraining
+ * about an hour at ~700 tok/s (longer when the cores are shared), LCFT a few minutes. More steps
+ * (a full epoch is ~2000) give a better model for proportionally more time.
  *
  * Every step is resumable: built datasets are reused, a stage with a model.gguf is done, a stage
  * with checkpoints resumes; run the same command again after an interruption.

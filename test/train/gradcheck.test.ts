@@ -122,6 +122,24 @@ describe("training model gradients", () => {
     }
   });
 
+  it("the TypeScript twins, run as a whole-model backend, give the same gradients (relative error <= 1e-4)", async () => {
+    const twin = await TrainModel.create(SHAPE, { batch: B, seqLen: T, chunk: 5, backend: "ref" });
+    try {
+      twin.params().set(P);
+      twin.zeroGrads();
+      twin.forward(tokens, targets, weights);
+      twin.backward();
+      const g = twin.grads();
+      for (const t of L.tensors) {
+        const want = ref.grads.subarray(t.offset, t.offset + t.size);
+        const e = relErr(g.subarray(t.offset, t.offset + t.size), want, 0.1 * rms(want));
+        assert.ok(e <= 1e-4, `${t.name}: twin backend relative error ${e}`);
+      }
+    } finally {
+      await twin.close();
+    }
+  });
+
   it("our loss and every gradient tensor match PyTorch autograd in float32 (relative error <= 1e-4)", () => {
     mkdirSync(SCRATCH, { recursive: true });
     const inPath = join(SCRATCH, "train-gradcheck.in"), outPath = join(SCRATCH, "train-gradcheck.out");

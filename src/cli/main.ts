@@ -26,6 +26,7 @@ import { register as registerEvalBench } from "./commands/eval-bench.js";
 import { register as registerData } from "./commands/data.js";
 import { register as registerTrain } from "./commands/train.js";
 import { register as registerQuantize } from "./commands/quantize.js";
+import { register as registerLineInfill } from "./commands/line-infill.js";
 
 /** The version in package.json, found by walking up from this file (works from src/ and dist/src/). */
 function packageVersion(): string {
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerTrain(program);
   registerQuantize(program);
+  registerLineInfill(program);
   return program;
 }
 

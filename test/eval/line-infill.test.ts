@@ -62,7 +62,7 @@ test("codellama eval line-infill: the Engine's greedy infills, scored; bad input
     await engine.close();
   }
   assert.deepEqual([summary.n, summary.matches, summary.mode], [3, rows.filter((x) => x.match).length, "psm"]);
-  assertUserError(runCli(["eval", "line-infill", "-m", MODEL]), /^codellama: give one source of lines: --files PATH\.\.\. or --humaneval$/);
+  assertUserError(runCli(["eval", "line-infill", "-m", MODEL]), /^codellama: give one source of lines: --files PATH\.\.\. or --humaneval/);
   assertUserError(runCli(["eval", "line-infill", "-m", MODEL, "--files", join(DIR, "nowhere")]), /^codellama: --files: no such file or folder: /);
   assertUserError(runCli(["eval", "line-infill", "-m", MODEL, "--files", join(DIR, "src", "pkg", "notes.txt")]), /^codellama: --files: no \.py files in /);
 });

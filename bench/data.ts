@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../src/util/package-root.js";
 import { buildDataset } from "../src/data/build.js";
 import { readAndFilter } from "../src/data/filter.js";
 import { PackedDataset } from "../src/data/reader.js";
@@ -21,11 +21,6 @@ import { pythonStdlibDir } from "../src/eval/code-corpus.js";
 /** Standard-library packages of the slice (those that exist are used). */
 const PACKAGES = ["asyncio", "email", "json", "importlib", "concurrent", "multiprocessing", "xml", "http", "urllib", "logging", "unittest", "sqlite3", "collections", "tomllib", "zoneinfo", "wsgiref", "xmlrpc", "html", "dbm"];
 
-function repoRoot(): string {
-  let d = fileURLToPath(new URL(".", import.meta.url));
-  while (!existsSync(join(d, "package.json"))) d = join(d, "..");
-  return d;
-}
 
 export async function benchData(log: (line: string) => void = console.log): Promise<void> {
   log("\n== data build (codellama data build over a Python stdlib slice) ==");
@@ -36,7 +31,7 @@ export async function benchData(log: (line: string) => void = console.log): Prom
     log(`  skipped: ${(e as Error).message}`);
     return;
   }
-  const root = repoRoot();
+  const root = packageRoot();
   const shared = process.env.CODELLAMA_SHARED ?? join(root, "..", "shared");
   const llamaVocab = join(shared, "data", "llama-spm-vocab", "ggml-vocab-llama-spm.gguf");
   if (!existsSync(llamaVocab)) { log(`  skipped: ${llamaVocab} not found`); return; }

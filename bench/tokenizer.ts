@@ -13,7 +13,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../src/util/package-root.js";
 import { GGUFFile } from "../src/format/gguf-reader.js";
 import { Tokenizer } from "../src/tokenizer/index.js";
 
@@ -26,19 +26,13 @@ export interface BenchTokenizerOptions {
   log?: (line: string) => void;
 }
 
-/** The repository root (the folder above bench/ or dist/bench/ that holds package.json). */
-function repoRoot(): string {
-  let d = fileURLToPath(new URL(".", import.meta.url));
-  while (!existsSync(join(d, "package.json"))) d = join(d, "..");
-  return d;
-}
 
 /** Real code: Python stdlib files (or our own sources), in path order, up to `bytes`. */
 function loadCorpus(bytes: number): { files: string[]; from: string } {
   const r = spawnSync("python3", ["-c", 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], { encoding: "utf8" });
   let root = r.status === 0 ? r.stdout.trim() : "";
   let ext = ".py";
-  if (!root || !existsSync(root)) { root = join(repoRoot(), "src"); ext = ".ts"; }
+  if (!root || !existsSync(root)) { root = join(packageRoot(), "src"); ext = ".ts"; }
   const paths = (readdirSync(root, { recursive: true }) as string[])
     .filter((p) => p.endsWith(ext) && !/(site|dist)-packages\//.test(p)).sort();
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -67,7 +61,7 @@ export async function benchTokenizer(opts: BenchTokenizerOptions = {}): Promise<
   const megabytes = opts.megabytes ?? 3, rounds = opts.rounds ?? 5, peerRounds = opts.peerRounds ?? 2;
 
   // 1. Tokenizers and corpus.
-  const shared = process.env.CODELLAMA_SHARED ?? join(repoRoot(), "..", "shared");
+  const shared = process.env.CODELLAMA_SHARED ?? join(packageRoot(), "..", "shared");
   const vocabPath = join(shared, "data", "llama-spm-vocab", "ggml-vocab-llama-spm.gguf");
   const t0 = performance.now();
   const g = GGUFFile.open(vocabPath);

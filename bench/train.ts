@@ -11,9 +11,8 @@
  * (default 4) the timed steps per run.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../src/util/package-root.js";
 import { TrainModel } from "../src/train/model.js";
 import { adamwStep } from "../src/train/optimizer.js";
 import { initParams, type LlamaShape } from "../src/train/params.js";
@@ -23,11 +22,6 @@ const SHAPE: LlamaShape = { dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688,
 const B = 8, T = 256;
 const OPT = { lr: 3e-4, minLrRatio: 0.1, warmup: 0, steps: 1000, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1 };
 
-function repoRoot(): string {
-  let d = fileURLToPath(new URL(".", import.meta.url));
-  while (!existsSync(join(d, "package.json"))) d = join(d, "..");
-  return d;
-}
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
@@ -71,7 +65,7 @@ async function ours(threads: number, steps: number): Promise<{ best: number; med
 
 /** PyTorch's training steps (a child process). */
 function theirs(threads: number, steps: number): { best: number; median: number; torch: string } | { error: string } {
-  const script = join(repoRoot(), "test/reference/llama_train_torch.py");
+  const script = join(packageRoot(), "test/reference/llama_train_torch.py");
   try {
     const out = execFileSync("/usr/bin/python3", [script, "bench", "--dim", "256", "--layers", "4", "--heads", "4", "--kv-heads", "4", "--ffn", "688",
       "--vocab", "32016", "--seq", String(T), "--batch", String(B), "--steps", String(steps), "--threads", String(threads)], { encoding: "utf8", timeout: 1_800_000 });

@@ -3,12 +3,11 @@
  * sampling options. Bad values are UserErrors that say what is accepted.
  */
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
 import type { LoadOptions } from "../model/llama.js";
 import type { SamplingOptions } from "../generate/sampler.js";
 import { UserError } from "../util/errors.js";
+import { defaultModelPath } from "../util/package-root.js";
 
 export function num(name: string, opts: { int?: boolean; min?: number; max?: number } = {}) {
   return (v: string): number => {
@@ -25,11 +24,7 @@ export function num(name: string, opts: { int?: boolean; min?: number; max?: num
  * The embedded default model (models/default.gguf in the package, trained by `codellama train
  * --recipe default`), used by complete, infill and chat when no --model is given.
  */
-export function defaultModelPath(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, "package.json")) && dirname(d) !== d) d = dirname(d);
-  return join(d, "models", "default.gguf");
-}
+export { defaultModelPath };
 
 /** --model, else the embedded default model (a clear error if it is missing from this install). */
 export function modelPath(o: { model?: string }): string {

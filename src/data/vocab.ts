@@ -15,13 +15,12 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { GGUFFile } from "../format/gguf-reader.js";
 import { meta, writeGGUF } from "../format/gguf-writer.js";
 import { buildVocab } from "../format/synth-llama.js";
 import { Tokenizer } from "../tokenizer/index.js";
 import { UserError } from "../util/errors.js";
+import { defaultModelPath as defaultModelFile } from "../util/package-root.js";
 
 /** Write the Code Llama (FIM) vocabulary built from `from` to `out` (temp file + rename). */
 export function writeCodeLlamaVocab(from: string, out: string): { vocabSize: number } {
@@ -54,16 +53,8 @@ function isGGUF(path: string): boolean {
 
 /** The embedded default model (`models/default.gguf` at the package root), when present. */
 export function defaultModelPath(): string | undefined {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(d, "package.json"))) {
-      const p = join(d, "models", "default.gguf");
-      return existsSync(p) ? p : undefined;
-    }
-    const up = dirname(d);
-    if (up === d) return undefined;
-    d = up;
-  }
+  const p = defaultModelFile();
+  return existsSync(p) ? p : undefined;
 }
 
 /** Load the tokenizer for a data build (see the file comment). */

@@ -5,9 +5,9 @@
  * `--experimental-wasm-relaxed-simd`, which we set through `v8.setFlagsFromString` before the first
  * compile (NODE_OPTIONS refuses it). Feature detection is `WebAssembly.validate` on the relaxed build.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "../util/package-root.js";
 import v8 from "node:v8";
 
 export type KernelVariant = "simd" | "relaxed";
@@ -74,12 +74,6 @@ function allowRelaxedSimd(): void {
   }
 }
 
-/** The folder holding package.json (from dist/src/kernels or, under tsx, src/kernels). */
-function packageRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, "package.json")) && dirname(d) !== d) d = dirname(d);
-  return d;
-}
 
 const cache = new Map<KernelVariant, Uint8Array>();
 export function kernelBytes(variant: KernelVariant): Uint8Array {

@@ -27,7 +27,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../util/package-root.js";
 import { buildDataset } from "../data/build.js";
 import { packageJsonLicense } from "../data/licenses.js";
 import { ensureCodeLlamaVocab, loadDataTokenizer } from "../data/vocab.js";
@@ -108,11 +108,6 @@ export function stdlibSources(stdlib: string): string[] {
   return readdirSync(stdlib).sort().filter((e) => !skip.has(e) && !e.startsWith("config-") && !e.startsWith(".")).map((e) => join(stdlib, e));
 }
 
-function packageRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, "package.json")) && dirname(d) !== d) d = dirname(d);
-  return d;
-}
 
 /** The llama vocabulary to build Code Llama's from: --vocab-from, else the team copy beside the repo. */
 function llamaVocab(given: string | undefined): string {

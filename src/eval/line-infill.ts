@@ -15,11 +15,12 @@
  *   - The generated middle is cut at its first newline (a single line is asked for), and it
  *     matches when it equals the expected line after trimming whitespace at both ends.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { extname } from "node:path";
 import type { Engine } from "../engine/engine.js";
 import { UserError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
+import { listFiles, readSourceText } from "./code-corpus.js";
 import type { EvalTask } from "./datasets.js";
 
 export const PREFIX_CHARS = 2000;
@@ -36,17 +37,14 @@ export function tasksFromBenchmark(tasks: EvalTask[]): LineTask[] {
   return tasks.map((t) => ({ id: t.taskId, prefix: t.prompt, suffix: t.suffix ?? "", middle: t.canonical }));
 }
 
-/** Source files under `paths` (files or folders, walked in sorted order) with one of `exts`. */
+/** Source files under `paths` (files as given, folders walked by listFiles) with one of `exts`. */
 export function sourceFiles(paths: string[], exts: string[]): string[] {
   const out: string[] = [];
-  const visit = (p: string) => {
-    let st;
-    try { st = statSync(p); } catch { throw new UserError(`--files: no such file or folder: ${p}`); }
-    if (st.isDirectory()) {
-      for (const e of readdirSync(p).sort()) if (!e.startsWith(".") && e !== "__pycache__" && e !== "node_modules") visit(join(p, e));
-    } else if (exts.includes(extname(p))) out.push(p);
-  };
-  for (const p of paths) visit(p);
+  for (const p of paths) {
+    if (!existsSync(p)) throw new UserError(`--files: no such file or folder: ${p}`);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p, exts));
+    else if (exts.includes(extname(p))) out.push(p);
+  }
   return out;
 }
 
@@ -68,7 +66,7 @@ function headLines(s: string, max: number): string {
 export function tasksFromFiles(files: string[], n: number, seed: number): LineTask[] {
   const rng = new Rng([seed, 0x11e]);
   const texts = files.map((f) => {
-    try { return readFileSync(f, "utf8"); } catch { return ""; }
+    try { return readSourceText(f) ?? ""; } catch { return ""; }
   });
   const eligible: [number, number][] = [];
   texts.forEach((text, fi) => {

@@ -8,7 +8,7 @@ import { dequantizeRow } from "../format/dequant.js";
 import { floatToHalf, halfToFloat, roundToHalf } from "../format/f16.js";
 import { rowBytes } from "../format/ggml-types.js";
 import { activationFormat, activationStride } from "./formats.js";
-import { fileType, unpackX4Row } from "./repack.js";
+import { BadScaleError, fileType, repackX4, unpackX4Row } from "./repack.js";
 import type { KernelExports } from "./wasm.js";
 
 const f32 = Math.fround;
@@ -30,6 +30,16 @@ export class RefKernels implements KernelExports {
   heap_base(): number { return 0; }
   q8Stride(cols: number): number { return cols + (cols >> 5) * 8; }
   f2h(x: number): number { return floatToHalf(x); }
+
+  repack_x4(kind: number, p: number, rows: number, cols: number): number {
+    try {
+      repackX4(kind, new Uint8Array(this.memory.buffer, p, rows * rowBytes(fileType(kind), cols)), rows, cols);
+      return 0;
+    } catch (e) {
+      if (e instanceof BadScaleError) return 1 + e.row * (cols / 32) + e.block;
+      throw e;
+    }
+  }
 
   /** Dequantised Q8 activations of one token: d * q per element. */
   private q8Values(x: number, cols: number): Float64Array {

@@ -33,6 +33,8 @@ export interface KernelExports {
   attention(q: number, qStride: number, info: number, out: number, scores: number,
     headDim: number, nHeads: number, nKV: number, kvt: number, j0: number, j1: number): void;
   f2h(x: number): number;
+  /** GGUF rows -> x4 groups in place (see repack.ts); 0, or 1 + row * blocksPerRow + block of an inf/NaN scale. */
+  repack_x4(kind: number, p: number, rows: number, cols: number, tmp: number): number;
   heap_base(): number;
 }
 

@@ -12,7 +12,6 @@ import { GGMLType, typeName } from "../format/ggml-types.js";
 import type { ModelConfig } from "../format/model-config.js";
 import { describeTensorProblems, checkLlamaTensors, type ModelFile } from "../format/model-file.js";
 import { writeF16Table } from "../kernels/arena.js";
-import { repackX4 } from "../kernels/repack.js";
 import { activationFormat, activationStride, KERNEL_WEIGHT_TYPES } from "../kernels/formats.js";
 import { compileKernels, detectVariant, instantiateKernels, type KernelExports, type KernelVariant } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
@@ -108,6 +107,7 @@ export class LlamaModel {
     plan.shards.forEach((s, si) => {
       const mem = memories[si];
       writeF16Table(mem, s.lut);
+      const rk = instantiateKernels(compileKernels(variant), mem); // for the in-place repacking
       for (const w of s.weights) {
         const t = file.tensors.get(w.name)!;
         const dst = new Uint8Array(mem.buffer, w.ptr, w.nbytes);
@@ -118,7 +118,15 @@ export class LlamaModel {
           new Float32Array(mem.buffer, w.ptr, w.cols).set(dequantizeRow(t.type, raw, w.cols));
         } else {
           t.read(dst);
-          if (w.kind !== w.type) repackX4(w.kind, dst, w.rows, w.cols); // the one layout change, in place
+          if (w.kind !== w.type) {
+            // the one layout change, in place (src/kernels/repack.ts)
+            const bad = rk.repack_x4(w.kind, w.ptr, w.rows, w.cols, s.buffers.repack);
+            if (bad !== 0) {
+              const nb = w.cols / 32, row = Math.floor((bad - 1) / nb), block = (bad - 1) % nb;
+              const off = row * w.rowBytes + block * (w.rowBytes / nb);
+              throw new UserError(`${file.path}: tensor ${w.name}, row ${row}, block ${block} (byte ${off} of the tensor's data): the block scale is inf or NaN; the engine needs finite scales`);
+            }
+          }
         }
         loaded += w.nbytes;
         opts.onProgress?.(loaded, plan.weightBytes);

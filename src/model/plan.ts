@@ -69,6 +69,7 @@ export interface ShardBuffers {
   hb2: number; // [B][ffn]
   act: Record<Exclude<ActivationFormat, "f32">, number>; // quantised activations [B][stride(max(dim, ffn))]
   cs: number; // RoPE cos/sin [B][headDim]
+  repack: number; // scratch for loading: one group of four rows of the widest repacked weight
   info: number; // attention: per token i32 (K cache ptr, V cache ptr, positions seen) [B][3]
   scores: number; // attention scratch [threads][ctx]
   logits: number; // [min(B, LOGIT_ROWS)][vocab], last shard only (0 elsewhere)
@@ -190,10 +191,13 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
         q8_K: arena.alloc("act q8_K", B * activationStride("q8_K", Math.ceil(wide / 256) * 256)),
       },
       cs: f("rope cos/sin", B * c.headDim),
+      repack: arena.alloc("repack scratch", Math.max(...weights.map((w) => (w.kind !== w.type ? 4 * w.rowBytes : 0)), 0)),
       info: f("attention info", B * 3),
       scores: f("attention scores", o.nThreads * o.ctx),
       logits: last ? f("logits", Math.min(B, LOGIT_ROWS) * c.vocabSize) : 0,
     };
+    // the decode kernels read a little ahead of the weight they stream (as a prefetch; matmul.ts)
+    arena.alloc("prefetch guard", 4096);
     if (arena.size > MAX_PAGES * PAGE) throw new Error(`shard ${si} planned at ${arena.size} bytes, over 4 GiB (planner bug)`);
     shards.push({ arena, lut, layers: group, buffers, weights });
   });

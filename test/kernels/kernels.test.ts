@@ -190,13 +190,13 @@ test("the 2-thread pool gives bit-identical results to one thread", async () => 
 
 export type { KernelExports };
 
-test("x4 repacking is an exact in-place round trip, and the x4 kernels match the reference", async () => {
-  const { KIND_Q4_0X4, KIND_Q8_0X4, kernelKind, repackX4, unpackX4Row } = await import("../../src/kernels/repack.js");
+test("x4 repacking is an exact in-place round trip (TypeScript and wasm alike), and the x4 kernels match the reference", async () => {
+  const { KIND_Q4_0X4, KIND_Q8_0X4, kernelKind, repackX4, unpackX4Row, BadScaleError } = await import("../../src/kernels/repack.js");
   assert.equal(kernelKind(GGMLType.Q4_0, 8), KIND_Q4_0X4);
   assert.equal(kernelKind(GGMLType.Q4_0, 6), GGMLType.Q4_0); // rows not a multiple of 4 keep the GGUF layout
   for (const variant of variants) {
     for (const [type, kind] of [[GGMLType.Q8_0, KIND_Q8_0X4], [GGMLType.Q4_0, KIND_Q4_0X4]]) {
-      for (const [rows, cols, nTok] of [[4, 32, 1], [12, 96, 3], [36, 4096, 9], [8, 1024, 5]]) {
+      for (const [rows, cols, nTok] of [[4, 32, 1], [12, 96, 3], [36, 4096, 9], [8, 1024, 5], [8, 160, 2], [16, 4096, 1]]) {
         const s = setup(variant);
         const rng = new Rng([17, type, rows]);
         const rb = rowBytes(type, cols);
@@ -204,7 +204,13 @@ test("x4 repacking is an exact in-place round trip, and the x4 kernels match the
         fillWeights(s.memory, w, type, rows, cols, rng);
         const bytes = new Uint8Array(s.memory.buffer, w, rows * rb);
         const gguf = bytes.slice();
+        // the wasm repacking (what the loader runs) gives the TypeScript twin's bytes
+        const tmp = s.alloc(4 * rb);
+        assert.equal(s.k.repack_x4(kind, w, rows, cols, tmp), 0);
+        const viaWasm = bytes.slice();
+        bytes.set(gguf);
         repackX4(kind, bytes, rows, cols);
+        assert.deepEqual(viaWasm, bytes.slice());
         if (rows > 4) assert.notDeepEqual(bytes.slice(), gguf);
         for (let r = 0; r < rows; r++) assert.deepEqual(unpackX4Row(kind, bytes, r, cols), gguf.subarray(r * rb, (r + 1) * rb));
         const xf = s.alloc(nTok * cols * 4);
@@ -217,6 +223,17 @@ test("x4 repacking is an exact in-place round trip, and the x4 kernels match the
         const err = maxRelErr(new Float32Array(s.memory.buffer, y1, nTok * rows), new Float32Array(s.memory.buffer, y2, nTok * rows), Math.sqrt(cols) * 0.5);
         assert.ok(err < 1e-5, `${variant} kind ${kind} ${rows}x${cols} x${nTok}: ${err}`);
       }
+      // an inf or NaN scale is refused by both, naming its row and block
+      const s = setup(variant);
+      const rows = 8, cols = 96, rb = rowBytes(type, cols);
+      const w = s.alloc(rows * rb);
+      fillWeights(s.memory, w, type, rows, cols, new Rng(5));
+      const bytes = new Uint8Array(s.memory.buffer, w, rows * rb);
+      bytes[5 * rb + 2 * (rb / 3) + 1] = 0x7e; // row 5, block 2: f16 NaN
+      const gguf = bytes.slice();
+      assert.throws(() => repackX4(kind, bytes, rows, cols), (e: unknown) => e instanceof BadScaleError && e.row === 5 && e.block === 2 && /NaN/.test(e.message));
+      bytes.set(gguf);
+      assert.equal(s.k.repack_x4(kind, w, rows, cols, s.alloc(4 * rb)), 1 + 5 * 3 + 2);
     }
   }
 });

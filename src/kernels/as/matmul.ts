@@ -356,28 +356,93 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   store4(y, acc, nrows);
 }
 
-/** Four rows (one group at w) x one token of Q4_0x4. */
+export let pf_sink: i32 = 0;
+const PF_DIST: usize = 2048;
+
+/**
+ * i16x8 lane j = a[2j] * b[2j] + a[2j+1] * b[2j+1] for signed bytes a and bytes b in [0, 127]
+ * (pmaddubsw). Relaxed SIMD does it in one instruction; the baseline build emulates it exactly.
+ */
+// @ts-ignore: decorator
+@inline function dot_u7(a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
+  const ae = i16x8.shr_s(i16x8.shl(a, 8), 8), ao = i16x8.shr_s(a, 8);
+  const be = v128.and(b, i16x8.splat(0xff)), bo = i16x8.shr_u(b, 8);
+  return i16x8.add(i16x8.mul(ae, be), i16x8.mul(ao, bo));
+}
+
+/** Lane k (4 bytes) of v in all four lanes. */
+// @ts-ignore: decorator
+@inline function bcast(v: v128, k: i32): v128 {
+  if (k == 0) return i32x4.shuffle(v, v, 0, 0, 0, 0);
+  if (k == 1) return i32x4.shuffle(v, v, 1, 1, 1, 1);
+  if (k == 2) return i32x4.shuffle(v, v, 2, 2, 2, 2);
+  return i32x4.shuffle(v, v, 3, 3, 3, 3);
+}
+
+/**
+ * i16 pair sums of one Q4_0x4 block for its four rows (lanes 2r, 2r+1 = row r): the 64 quant bytes at q are
+ * four vectors, vector k holding bytes 4k..4k+3 of rows 0..3 (low nibbles: weights 4k..4k+3, high
+ * nibbles: weights 16+4k..16+4k+3); x0, x1 are the block's 32 activations. i16 lanes stay below
+ * 4 x 2 x 2 x 15 x 127 = 30480.
+ */
+// @ts-ignore: decorator
+@inline function bsum16_q4_0x4(q: usize, x0: v128, x1: v128, m: v128): v128 {
+  const q0 = v128.load(q), q1 = v128.load(q, 16), q2 = v128.load(q, 32), q3 = v128.load(q, 48);
+  let s = i16x8.add(dot_u7(bcast(x0, 0), v128.and(q0, m)), dot_u7(bcast(x1, 0), v128.and(i16x8.shr_u(q0, 4), m)));
+  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 1), v128.and(q1, m)), dot_u7(bcast(x1, 1), v128.and(i16x8.shr_u(q1, 4), m))));
+  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 2), v128.and(q2, m)), dot_u7(bcast(x1, 2), v128.and(i16x8.shr_u(q2, 4), m))));
+  return i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 3), v128.and(q3, m)), dot_u7(bcast(x1, 3), v128.and(i16x8.shr_u(q3, 4), m))));
+}
+
+/**
+ * V8 (TurboFan) rematerialises every SIMD constant at each use inside a loop (three instructions
+ * apiece). Splats of this opaque zero plus the constant are computed once, before the loop.
+ */
+let Z: i32 = 0;
+export function set_opaque_zero(v: i32): void { Z = v; }
+
+/** f16 scales (low 16 bits of each lane) -> f32 for finite values (the loader rejects inf/NaN). */
+// @ts-ignore: decorator
+@inline function h2f_fin(u: v128, mEM: v128, mS: v128, p112: v128): v128 {
+  return v128.or(f32x4.mul(i32x4.shl(v128.and(u, mEM), 13), p112), i32x4.shl(v128.and(u, mS), 16));
+}
+
+/** One Q4_0x4 block's contribution for four rows: (integer sums - 8 sum(x)) * d_w * d_x. */
+// @ts-ignore: decorator
+@inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mEM: v128, mS: v128, p112: v128): v128 {
+  const s = bsum16_q4_0x4(p + 8, v128.load(xb), v128.load(xb, 16), m);
+  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.shl(v128.load32_splat(xsb), 3));
+  const d = f32x4.mul(h2f_fin(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), mEM, mS, p112), v128.load32_splat(xdb));
+  return f32x4.mul(f32x4.convert_i32x4_s(i), d);
+}
+
+/** Four rows (one group at w) x one token of Q4_0x4 (decode). */
 function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
   const xs = xd + (<usize>nb << 2);
+  const m = i8x16.splat(<i8>(0x0f + Z));
+  const ones = i16x8.splat(<i16>(1 + Z));
+  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let acc = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const xb = x + (<usize>b << 5);
-    const x0 = v128.load(xb), x1 = v128.load(xb + 16);
-    let xl0 = x0, xh0 = x0, xl1 = x1, xh1 = x1;
-    if (!ASC_FEATURE_RELAXED_SIMD) {
-      xl0 = i16x8.extend_low_i8x16_s(x0); xh0 = i16x8.extend_high_i8x16_s(x0);
-      xl1 = i16x8.extend_low_i8x16_s(x1); xh1 = i16x8.extend_high_i8x16_s(x1);
-    }
+  let sink: i32 = 0;
+  let b = 0;
+  // two blocks per iteration, touching the weights PF_DIST ahead; one accumulator with the blocks in
+  // order, so the sums are the prefill kernel's (batching never changes a result)
+  for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 72;
-    // isum_q4_0 reads 16 quant bytes at p + 2
-    let s = hsum4(isum_q4_0(p + 6, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + 22, x0, x1, xl0, xh0, xl1, xh1),
-      isum_q4_0(p + 38, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + 54, x0, x1, xl0, xh0, xl1, xh1));
-    s = i32x4.sub(s, i32x4.splat(8 * load<i32>(xs + (<usize>b << 2))));
-    const d = f32x4.mul(scales_x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
+    sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 72);
+    const xb = x + (<usize>b << 5), o = <usize>b << 2;
+    const c0 = blk_q4_0x4(p, xb, xd + o, xs + o, m, ones, mEM, mS, p112);
+    const c1 = blk_q4_0x4(p + 72, xb + 32, xd + o + 4, xs + o + 4, m, ones, mEM, mS, p112);
+    acc = f32x4.add(f32x4.add(acc, c0), c1);
   }
+  if (b < nb) {
+    const o = <usize>b << 2;
+    acc = f32x4.add(acc, blk_q4_0x4(w + <usize>b * 72, x + (<usize>b << 5), xd + o, xs + o, m, ones, mEM, mS, p112));
+  }
+  pf_sink += sink;
   store4(y, acc, nrows);
 }
 
@@ -425,23 +490,37 @@ function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
   v128.store(y, r0); v128.store(y + ys, r1); v128.store(y + 2 * ys, r2); v128.store(y + 3 * ys, r3);
 }
 
-/** Four rows (one Q4_0x4 group) x four tokens (xs bytes apart), relaxed SIMD; y rows ys bytes apart. */
+// @ts-ignore: decorator
+@inline function step4_q4_0x4(xt: usize, xo: usize, dOff: usize, sOff: usize, ws: v128, ones: v128,
+  l0: v128, h0: v128, l1: v128, h1: v128, l2: v128, h2: v128, l3: v128, h3: v128, acc: v128): v128 {
+  const x0 = v128.load(xt + xo), x1 = v128.load(xt + xo + 16);
+  let s = i16x8.add(dot_u7(bcast(x0, 0), l0), dot_u7(bcast(x1, 0), h0));
+  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 1), l1), dot_u7(bcast(x1, 1), h1)));
+  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 2), l2), dot_u7(bcast(x1, 2), h2)));
+  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 3), l3), dot_u7(bcast(x1, 3), h3)));
+  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.shl(v128.load32_splat(xt + sOff), 3));
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), f32x4.mul(ws, v128.load32_splat(xt + dOff))));
+}
+
+/** Four rows (one Q4_0x4 group) x four tokens (xs bytes apart); y rows ys bytes apart. */
 function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 5;
   const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
-  const m = i8x16.splat(0x0f);
+  const m = i8x16.splat(<i8>(0x0f + Z));
+  const ones = i16x8.splat(<i16>(1 + Z));
+  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
-    const q0 = v128.load(p + 8), q1 = v128.load(p + 24), q2 = v128.load(p + 40), q3 = v128.load(p + 56);
-    const l0 = v128.and(q0, m), h0 = i8x16.shr_u(q0, 4), l1 = v128.and(q1, m), h1 = i8x16.shr_u(q1, 4);
-    const l2 = v128.and(q2, m), h2 = i8x16.shr_u(q2, 4), l3 = v128.and(q3, m), h3 = i8x16.shr_u(q3, 4);
-    const ws = scales_x4(p);
+    const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
+    const l0 = v128.and(q0, m), h0 = v128.and(i16x8.shr_u(q0, 4), m), l1 = v128.and(q1, m), h1 = v128.and(i16x8.shr_u(q1, 4), m);
+    const l2 = v128.and(q2, m), h2 = v128.and(i16x8.shr_u(q2, 4), m), l3 = v128.and(q3, m), h3 = v128.and(i16x8.shr_u(q3, 4), m);
+    const ws = h2f_fin(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), mEM, mS, p112);
     const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
-    a0 = step4_q4_0(x, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a0);
-    a1 = step4_q4_0(x + xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a1);
-    a2 = step4_q4_0(x + 2 * xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a2);
-    a3 = step4_q4_0(x + 3 * xs, xo, dOff, sOff, ws, l0, h0, l1, h1, l2, h2, l3, h3, a3);
+    a0 = step4_q4_0x4(x, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a0);
+    a1 = step4_q4_0x4(x + xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a1);
+    a2 = step4_q4_0x4(x + 2 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a2);
+    a3 = step4_q4_0x4(x + 3 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a3);
   }
   v128.store(y, a0); v128.store(y + ys, a1); v128.store(y + 2 * ys, a2); v128.store(y + 3 * ys, a3);
 }
@@ -480,7 +559,7 @@ export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i3
       let t = t0;
       if (kind == KIND_Q4_0X4 || kind == KIND_Q8_0X4) {
         // interleaved groups: rows r..r+3 are one group (r is a multiple of 4; padded rows are not stored)
-        if (ASC_FEATURE_RELAXED_SIMD && kind == KIND_Q4_0X4 && nrows == 4) {
+        if (kind == KIND_Q4_0X4 && nrows == 4) {
           for (; t + 4 <= t1; t += 4) {
             mm4x4_q4_0x4(wr, x + <usize>t * <usize>xStride, <usize>xStride, cols,
               y + ((<usize>t * <usize>yStride + <usize>r) << 2), <usize>yStride << 2);

@@ -21,7 +21,16 @@
 // activations of a token (at most 11 KB for Code Llama) stay in L1 either way. Within a row, the
 // super-block is a loop over chunks rather than straight-line code, because V8 schedules all the
 // loads of a basic block at its top (straight-line code spilled ~170 vectors per super-block).
-import { h2f_lut } from "./matmul";
+import { h2f_lut, PF_DIST } from "./matmul";
+
+// SIMD constants as globals: V8 rematerialises a literal v128 at every use inside a loop (three
+// instructions) but reads a global with one load. set_kquant_consts (run by set_opaque_zero, which is
+// exported, so the optimiser cannot fold them back into literals) fills them in.
+let M0F: v128 = i8x16.splat(0x0f), M10: v128 = i8x16.splat(0x10), M30: v128 = i8x16.splat(0x30);
+export function set_kquant_consts(z: i32): void {
+  M0F = i8x16.splat(<i8>(0x0f + z)); M10 = i8x16.splat(<i8>(0x10 + z)); M30 = i8x16.splat(<i8>(0x30 + z));
+}
+let kq_sink: i32 = 0;
 
 export function q8KStride(cols: i32): i32 { return cols + (cols >> 8) * 4 + (cols >> 4) * 4; }
 
@@ -129,9 +138,9 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
 
 /** Low nibbles of q (word shifts are safe once each byte is masked). */
 // @ts-ignore: decorator
-@inline function nib_lo(q: v128): v128 { return v128.and(q, i8x16.splat(0x0f)); }
+@inline function nib_lo(q: v128): v128 { return v128.and(q, M0F); }
 // @ts-ignore: decorator
-@inline function nib_hi(q: v128): v128 { return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f)); }
+@inline function nib_hi(q: v128): v128 { return v128.and(i16x8.shr_u(q, 4), M0F); }
 
 /**
  * Sum of the bsums of each sub-block of 32 (bsums[2j] + bsums[2j+1], j < 8) as i16x8: at most
@@ -205,6 +214,8 @@ export function dot4_q4_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     const wr = w + <usize>r * rb;
     let a = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
+      const p = wr + <usize>b * 144;
+      kq_sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 64) + load<u8>(p + PF_DIST + 128);
       a = blk_q4_K(wr + <usize>b * 144, x + (<usize>b << 8), bsums32(xs + (<usize>b << 6)), load<f32>(xd + (<usize>b << 2)), a);
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
@@ -255,7 +266,7 @@ export function mm1x4_q4_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
   // qh bits 2c and 2c+1 of chunk c, moved down by 2 per chunk (word shifts: each byte only ever
   // reads its own bits 0 and 1, which come from inside the byte for c < 4).
   let h0 = v128.load(p, 16), h1 = v128.load(p, 32);
-  const b4 = i8x16.splat(0x10);
+  const b4 = M10;
   let s = i32x4.splat(0);
   for (let c: usize = 0; c < 128; c += 32) {
     const w0 = v128.load(p + 48 + c), w1 = v128.load(p + 64 + c);
@@ -278,6 +289,8 @@ export function dot4_q5_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     const wr = w + <usize>r * rb;
     let a = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
+      const p = wr + <usize>b * 176;
+      kq_sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 64) + load<u8>(p + PF_DIST + 128);
       a = blk_q5_K(wr + <usize>b * 176, x + (<usize>b << 8), bsums32(xs + (<usize>b << 6)), load<f32>(xd + (<usize>b << 2)), a);
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
@@ -288,7 +301,7 @@ export function dot4_q5_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
 export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 8;
   const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
-  const b4 = i8x16.splat(0x10);
+  const b4 = M10;
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 176, xb = x + (<usize>b << 8);
@@ -327,7 +340,7 @@ export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
 /** 16 weights: q from ql (low or high nibble already taken) and the qh bits at 4..5; one scale. */
 // @ts-ignore: decorator
 @inline function grp_q6(lo4: v128, hi2: v128, xp: usize, sc: v128, s: v128): v128 {
-  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(v128.or(lo4, v128.and(hi2, i8x16.splat(0x30))), xp), sc));
+  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(v128.or(lo4, v128.and(hi2, M30)), xp), sc));
 }
 
 // @ts-ignore: decorator
@@ -364,6 +377,8 @@ export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     const wr = w + <usize>r * rb;
     let a = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
+      const p = wr + <usize>b * 210;
+      kq_sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 64) + load<u8>(p + PF_DIST + 128) + load<u8>(p + PF_DIST + 192);
       const bp = xs + (<usize>b << 6);
       const bs0 = i16x8.narrow_i32x4_s(v128.load(bp), v128.load(bp, 16));
       const bs1 = i16x8.narrow_i32x4_s(v128.load(bp, 32), v128.load(bp, 48));
@@ -392,7 +407,7 @@ export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
 export function mm1x4_q6_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 8;
   const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
-  const m30 = i8x16.splat(0x30);
+  const m30 = M30;
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 210, xb = x + (<usize>b << 8);

@@ -9,7 +9,7 @@
 // y is f32 [nTok][yStride]. Rows are done four at a time so each activation load feeds four rows;
 // tokens are tiled so the four weight rows stay in L1 while a tile of tokens streams past.
 import { h2f_u32 } from "./f16";
-import { dot4_q4_K, dot4_q5_K, dot4_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K } from "./kquants";
+import { dot4_q4_K, dot4_q5_K, dot4_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K, set_kquant_consts } from "./kquants";
 
 const TT: i32 = 8; // token tile
 let ROW1: bool = true; // decode: Q8_0/Q4_0 rows one at a time (see dot1_*)
@@ -374,8 +374,15 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   store4(y, acc, nrows);
 }
 
-export let pf_sink: i32 = 0;
-const PF_DIST: usize = 2048;
+/**
+ * Decode kernels read a byte PF_DIST ahead of the weights they stream, once per cache line or so:
+ * WebAssembly has no prefetch instruction, and from DRAM such a touch raised a Q4_0 matvec from
+ * 4.4 to 7 GB/s per thread here (the hardware prefetcher alone restarts at every 4 KB page). The
+ * loaded values go to a sink so that no optimiser drops the loads. The planner leaves a guard after
+ * the last weight (plan.ts), so a touch never leaves the memory.
+ */
+export const PF_DIST: usize = 2048;
+let pf_sink: i32 = 0;
 
 /**
  * i16x8 lane j = a[2j] * b[2j] + a[2j+1] * b[2j+1] for signed bytes a and bytes b in [0, 127]
@@ -418,7 +425,7 @@ const PF_DIST: usize = 2048;
  * apiece). Splats of this opaque zero plus the constant are computed once, before the loop.
  */
 let Z: i32 = 0;
-export function set_opaque_zero(v: i32): void { Z = v; }
+export function set_opaque_zero(v: i32): void { Z = v; set_kquant_consts(v); }
 
 /** f16 scales (low 16 bits of each lane) -> f32 for finite values (the loader rejects inf/NaN). */
 // @ts-ignore: decorator

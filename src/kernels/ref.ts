@@ -112,7 +112,7 @@ export class RefKernels implements KernelExports {
   /**
    * ggml's quantize_row_q8_K_ref, operation by operation in f32: max = first value of largest
    * magnitude, iscale = -127 / max, q = min(127, nearest-even(iscale * x)), d = 1 / iscale;
-   * bsums of each 16. An all-zero block gets d = 0, zero quants and zero bsums.
+   * bsums of each 16 and of each 32 (i16). An all-zero block gets d = 0, zero quants and zero bsums.
    */
   quantize_q8_K(x: number, xStride: number, out: number, cols: number, t0: number, t1: number): void {
     const nb = cols >> 8;
@@ -121,7 +121,8 @@ export class RefKernels implements KernelExports {
       const xt = this.f32v(x + t * xStride * 4, cols);
       const qs = new Int8Array(this.memory.buffer, out + t * os, cols);
       const ds = this.f32v(out + t * os + cols, nb);
-      const bs = new Int32Array(this.memory.buffer, out + t * os + cols + nb * 4, nb * 16);
+      const bs = new Int16Array(this.memory.buffer, out + t * os + cols + nb * 4, nb * 16);
+      const b32 = new Int16Array(this.memory.buffer, out + t * os + cols + nb * 4 + nb * 32, nb * 8);
       for (let b = 0; b < nb; b++) {
         let amax = 0, max = 0;
         for (let i = 0; i < 256; i++) {
@@ -132,6 +133,7 @@ export class RefKernels implements KernelExports {
           qs.fill(0, b * 256, b * 256 + 256);
           ds[b] = 0;
           bs.fill(0, b * 16, b * 16 + 16);
+          b32.fill(0, b * 8, b * 8 + 8);
           continue;
         }
         const iscale = f32(-127 / max);
@@ -141,6 +143,7 @@ export class RefKernels implements KernelExports {
           for (let i = 0; i < 16; i++) sum += qs[b * 256 + g * 16 + i];
           bs[b * 16 + g] = sum;
         }
+        for (let j = 0; j < 8; j++) b32[b * 8 + j] = bs[b * 16 + 2 * j] + bs[b * 16 + 2 * j + 1];
         ds[b] = f32(1 / iscale);
       }
     }

@@ -196,8 +196,6 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
       scores: f("attention scores", o.nThreads * o.ctx),
       logits: last ? f("logits", Math.min(B, LOGIT_ROWS) * c.vocabSize) : 0,
     };
-    // the decode kernels read a little ahead of the weight they stream (as a prefetch; matmul.ts)
-    arena.alloc("prefetch guard", 4096);
     if (arena.size > MAX_PAGES * PAGE) throw new Error(`shard ${si} planned at ${arena.size} bytes, over 4 GiB (planner bug)`);
     shards.push({ arena, lut, layers: group, buffers, weights });
   });

@@ -196,7 +196,7 @@ test("x4 repacking is an exact in-place round trip (TypeScript and wasm alike), 
   assert.equal(kernelKind(GGMLType.Q4_0, 6), GGMLType.Q4_0); // rows not a multiple of 4 keep the GGUF layout
   for (const variant of variants) {
     for (const [type, kind] of [[GGMLType.Q8_0, KIND_Q8_0X4], [GGMLType.Q4_0, KIND_Q4_0X4]]) {
-      for (const [rows, cols, nTok] of [[4, 32, 1], [12, 96, 3], [36, 4096, 9], [8, 1024, 5], [8, 160, 2], [16, 4096, 1]]) {
+      for (const [rows, cols, nTok] of [[4, 32, 1], [12, 96, 3], [36, 4096, 9], [8, 1024, 5], [8, 160, 2], [16, 4096, 1], [40, 256, 1], [104, 96, 1]]) {
         const s = setup(variant);
         const rng = new Rng([17, type, rows]);
         const rb = rowBytes(type, cols);

@@ -41,7 +41,7 @@ test("quantize_q8_K is split over tokens by the pool", () => {
   assert.ok(OP_INDEX.has("quantize_q8_K"));
 });
 
-/** llama.cpp's block_q8_K (f32 d | i8 qs[256] | i16 bsums[16]) in the kernels' activation layout. */
+/** llama.cpp's block_q8_K (f32 d | i8 qs[256] | i16 bsums[16]) in the kernels' activation layout (plus the sums of 32). */
 function q8KFromGGUF(bytes: Uint8Array, cols: number): Uint8Array {
   const nb = cols >> 8;
   const out = new Uint8Array(activationStride("q8_K", cols));
@@ -51,7 +51,10 @@ function q8KFromGGUF(bytes: Uint8Array, cols: number): Uint8Array {
     const o = 292 * b;
     out.set(bytes.subarray(o + 4, o + 260), 256 * b);
     dst.setFloat32(cols + 4 * b, src.getFloat32(o, true), true);
-    for (let g = 0; g < 16; g++) dst.setInt32(cols + 4 * nb + 4 * (16 * b + g), src.getInt16(o + 260 + 2 * g, true), true);
+    for (let g = 0; g < 16; g++) dst.setInt16(cols + 4 * nb + 2 * (16 * b + g), src.getInt16(o + 260 + 2 * g, true), true);
+    for (let j = 0; j < 8; j++) {
+      dst.setInt16(cols + 36 * nb + 2 * (8 * b + j), src.getInt16(o + 260 + 4 * j, true) + src.getInt16(o + 262 + 4 * j, true), true);
+    }
   }
   return out;
 }
@@ -106,6 +109,7 @@ for (const variant of variants) {
       const rng = new Rng([23, type]);
       const shapes: [number, number, number][] = [
         [1, 256, 1], [3, 512, 2], [5, 768, 9], [17, 256, 17], [67, 4096, 3], [8, 1024, 8], [13, 2816, 11], [6, 1280, 1],
+        [19, 512, 1], [64, 256, 1], // decode: eight row streams and a remainder
       ];
       for (const [rows, cols, nTok] of shapes) {
         s.reset();
@@ -201,7 +205,12 @@ for (const variant of variants) {
         for (let g = 0; g < 16; g++) {
           let sum = 0;
           for (let i = 0; i < 16; i++) sum += qs[16 * g + i];
-          xv.setInt32(t * st + cols + 4 + 4 * g, sum, true);
+          xv.setInt16(t * st + cols + 4 + 2 * g, sum, true);
+        }
+        for (let j = 0; j < 8; j++) {
+          let sum = 0;
+          for (let i = 0; i < 32; i++) sum += qs[32 * j + i];
+          xv.setInt16(t * st + cols + 36 + 2 * j, sum, true);
         }
       }
       // Every partial sum stays below 2^24, so the f32 results are exact too.

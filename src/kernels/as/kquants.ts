@@ -2,7 +2,9 @@
 // and Q6_K weights with Q8_K activations that `matmul` (matmul.ts) runs for kinds 12, 13 and 14.
 //
 // Q8_K activations, per token (`q8KStride(cols)` bytes, cols a multiple of 256):
-//   qs i8[cols] | d f32[cols/256] | bsums i32[cols/16]      (bsums[k] = qs[16k] + ... + qs[16k+15])
+//   qs i8[cols] | d f32[cols/256] | bsums i16[cols/16] | bsums32 i16[cols/32]
+//   (bsums[k] = qs[16k] + ... + qs[16k+15], bsums32[j] = bsums[2j] + bsums[2j+1]: the per-token sums
+//   that every weight row would otherwise recompute)
 // Weight super-block b (256 weights, GGUF layout, see src/format/dequant.ts) pairs with activation block b.
 //
 // Integer core: a 16-byte vector of unsigned weight quants (0..63) times 16 int8 activations gives
@@ -13,26 +15,30 @@
 // never saturates); the baseline widens both sides to i16 and multiplies.
 // Offsets that do not depend on the weight quant (Q4_K/Q5_K mins, Q6_K's -32) come from the bsums.
 //
-// Rows: `dot4_*` takes up to four rows `rb` bytes apart, as matmul.ts calls every kernel, but walks
-// them one after another instead of feeding four rows from each activation load. Measured here
-// (Node 20, Zen 4 VM, 11008 x 4096 matvec, one thread), four interleaved rows ran Q4_K at 13 and
-// Q6_K at 13 GFLOP/s against 31 and 27 one row at a time: four weight streams at once stream badly
-// from DRAM, and V8 kept the shared activation vectors live across the rows and spilled them. The
+// Rows: decode (one token) runs `dot8s_*`, eight rows from eight evenly spaced places in the thread's
+// share, block by block: eight weight streams in flight is what gets near DRAM bandwidth (see
+// dot8s_q4_0x4 in matmul.ts; 7B-shaped Q4_K matvec, 2 threads: 10 -> 17 GB/s). `dot4_*` (the few rows
+// left over, and tokens 2-3 of a small batch) walks up to four rows one after another. The
 // activations of a token (at most 11 KB for Code Llama) stay in L1 either way. Within a row, the
 // super-block is a loop over chunks rather than straight-line code, because V8 schedules all the
 // loads of a basic block at its top (straight-line code spilled ~170 vectors per super-block).
-import { h2f_lut, PF_DIST } from "./matmul";
+import { h2f_lut } from "./matmul";
 
 // SIMD constants as globals: V8 rematerialises a literal v128 at every use inside a loop (three
 // instructions) but reads a global with one load. set_kquant_consts (run by set_opaque_zero, which is
 // exported, so the optimiser cannot fold them back into literals) fills them in.
 let M0F: v128 = i8x16.splat(0x0f), M10: v128 = i8x16.splat(0x10), M30: v128 = i8x16.splat(0x30);
+// lane masks of scales_mins_k4
+let SM_LO: v128 = i8x16(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
+let SM_HI4: v128 = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
+let SM_TOP: v128 = i8x16(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30);
 export function set_kquant_consts(z: i32): void {
-  M0F = i8x16.splat(<i8>(0x0f + z)); M10 = i8x16.splat(<i8>(0x10 + z)); M30 = i8x16.splat(<i8>(0x30 + z));
+  const zv = i8x16.splat(<i8>z);
+  M0F = i8x16.add(M0F, zv); M10 = i8x16.add(M10, zv); M30 = i8x16.add(M30, zv);
+  SM_LO = i8x16.add(SM_LO, zv); SM_HI4 = i8x16.add(SM_HI4, zv); SM_TOP = i8x16.add(SM_TOP, zv);
 }
-let kq_sink: i32 = 0;
 
-export function q8KStride(cols: i32): i32 { return cols + (cols >> 8) * 4 + (cols >> 4) * 4; }
+export function q8KStride(cols: i32): i32 { return cols + (cols >> 8) * 4 + (cols >> 4) * 2 + (cols >> 5) * 2; }
 
 // --------------------------------------------------------------------------------- quantiser
 
@@ -50,6 +56,7 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
     const qs = out + <usize>t * os;
     const ds = qs + <usize>cols;
     const bs = ds + (<usize>nb << 2);
+    const b32 = bs + (<usize>nb << 5);
     for (let b = 0; b < nb; b++) {
       const xb = xt + (<usize>b << 10);
       const qb = qs + (<usize>b << 8);
@@ -77,10 +84,9 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
         if (amax == 0) {
           memory.fill(qb, 0, 256);
           store<f32>(ds + (<usize>b << 2), 0);
-          v128.store(bs + (<usize>b << 6), i32x4.splat(0));
-          v128.store(bs + (<usize>b << 6) + 16, i32x4.splat(0));
-          v128.store(bs + (<usize>b << 6) + 32, i32x4.splat(0));
-          v128.store(bs + (<usize>b << 6) + 48, i32x4.splat(0));
+          v128.store(bs + (<usize>b << 5), i32x4.splat(0));
+          v128.store(bs + (<usize>b << 5) + 16, i32x4.splat(0));
+          v128.store(b32 + (<usize>b << 4), i32x4.splat(0));
           continue;
         }
       }
@@ -88,6 +94,7 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
       const iv = f32x4.splat(iscale);
       const top = i32x4.splat(127);
       // 16 groups of 16; four groups' sums are reduced together into one vector of 4 bsums.
+      let v0 = i32x4.splat(0), v1 = v0, v2 = v0, v3 = v0;
       for (let g4 = 0; g4 < 4; g4++) {
         let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
         for (let j = 0; j < 4; j++) {
@@ -104,8 +111,15 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
         // [sum s0, sum s1, sum s2, sum s3]
         const a = i32x4.add(v128.shuffle<i32>(s0, s1, 0, 2, 4, 6), v128.shuffle<i32>(s0, s1, 1, 3, 5, 7));
         const c = i32x4.add(v128.shuffle<i32>(s2, s3, 0, 2, 4, 6), v128.shuffle<i32>(s2, s3, 1, 3, 5, 7));
-        v128.store(bs + (<usize>b << 6) + (<usize>g4 << 4), i32x4.add(v128.shuffle<i32>(a, c, 0, 2, 4, 6), v128.shuffle<i32>(a, c, 1, 3, 5, 7)));
+        const v = i32x4.add(v128.shuffle<i32>(a, c, 0, 2, 4, 6), v128.shuffle<i32>(a, c, 1, 3, 5, 7));
+        if (g4 == 0) v0 = v; else if (g4 == 1) v1 = v; else if (g4 == 2) v2 = v; else v3 = v;
       }
+      // |bsum| <= 16 * 128 and |bsum32| <= 32 * 128: both fit i16 (llama.cpp's bsums are int16 too)
+      v128.store(bs + (<usize>b << 5), i16x8.narrow_i32x4_s(v0, v1));
+      v128.store(bs + (<usize>b << 5) + 16, i16x8.narrow_i32x4_s(v2, v3));
+      const p01 = i32x4.add(v128.shuffle<i32>(v0, v1, 0, 2, 4, 6), v128.shuffle<i32>(v0, v1, 1, 3, 5, 7));
+      const p23 = i32x4.add(v128.shuffle<i32>(v2, v3, 0, 2, 4, 6), v128.shuffle<i32>(v2, v3, 1, 3, 5, 7));
+      v128.store(b32 + (<usize>b << 4), i16x8.narrow_i32x4_s(p01, p23));
       store<f32>(ds + (<usize>b << 2), <f32>1.0 / iscale);
     }
   }
@@ -143,28 +157,19 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
 @inline function nib_hi(q: v128): v128 { return v128.and(i16x8.shr_u(q, 4), M0F); }
 
 /**
- * Sum of the bsums of each sub-block of 32 (bsums[2j] + bsums[2j+1], j < 8) as i16x8: at most
- * 32 * 128 in size. `bp` points at the super-block's 16 bsums.
- */
-// @ts-ignore: decorator
-@inline function bsums32(bp: usize): v128 {
-  const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
-  const p0 = i32x4.add(v128.shuffle<i32>(b0, b1, 0, 2, 4, 6), v128.shuffle<i32>(b0, b1, 1, 3, 5, 7));
-  const p1 = i32x4.add(v128.shuffle<i32>(b2, b3, 0, 2, 4, 6), v128.shuffle<i32>(b2, b3, 1, 3, 5, 7));
-  return i16x8.narrow_i32x4_s(p0, p1);
-}
-
-/**
  * The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a Q4_K/Q5_K super-block from its 12
  * packed bytes at `s` (j < 4: sc = s[j] & 63, m = s[j+4] & 63; j >= 4: sc = s[j+4] & 15 | (s[j-4] >> 6) << 4,
- * m = s[j+4] >> 4 | (s[j] >> 6) << 4), four at a time in 32-bit words.
+ * m = s[j+4] >> 4 | (s[j] >> 6) << 4), all sixteen at once: two 32-bit lane shuffles put each output
+ * byte's source bytes in place, then per-lane masks pick the low bits and the top two bits.
+ * (It reads 16 bytes from s; the last four are quants, masked out.)
  */
 // @ts-ignore: decorator
 @inline function scales_mins_k4(s: usize): v128 {
-  const a = load<u32>(s), b = load<u32>(s, 4), c = load<u32>(s, 8);
-  const sc = <u64>(a & 0x3f3f3f3f) | (<u64>((c & 0x0f0f0f0f) | (((a >> 6) & 0x03030303) << 4)) << 32);
-  const mn = <u64>(b & 0x3f3f3f3f) | (<u64>(((c >> 4) & 0x0f0f0f0f) | (((b >> 6) & 0x03030303) << 4)) << 32);
-  return i64x2.replace_lane(i64x2.splat(<i64>sc), 1, <i64>mn);
+  const v = v128.load(s);
+  const a = i32x4.shuffle(v, v, 0, 2, 1, 2); // s0..3 | s8..11 | s4..7 | s8..11
+  const c = i32x4.shuffle(v, v, 0, 0, 1, 1); // top bits: s0..3 for sc4..7 (lanes 4..7), s4..7 for m4..7 (12..15)
+  const lo = v128.or(v128.and(a, SM_LO), v128.and(i16x8.shr_u(a, 4), SM_HI4));
+  return v128.or(lo, v128.and(i16x8.shr_u(c, 2), SM_TOP));
 }
 
 /**
@@ -214,12 +219,32 @@ export function dot4_q4_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     const wr = w + <usize>r * rb;
     let a = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
-      const p = wr + <usize>b * 144;
-      kq_sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 64) + load<u8>(p + PF_DIST + 128);
-      a = blk_q4_K(wr + <usize>b * 144, x + (<usize>b << 8), bsums32(xs + (<usize>b << 6)), load<f32>(xd + (<usize>b << 2)), a);
+      a = blk_q4_K(wr + <usize>b * 144, x + (<usize>b << 8), v128.load(xs + (<usize>nb << 5) + (<usize>b << 4)), load<f32>(xd + (<usize>b << 2)), a);
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
   }
+}
+
+/** Decode: rows w + i * rd (i < 8) . x -> y[i * yd], one token; eight row streams (see dot8s_q4_0x4). */
+export function dot8s_q4_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
+  const nb = cols >> 8;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 8), dx = load<f32>(xd + (<usize>b << 2));
+    const bsub = v128.load(xs + (<usize>nb << 5) + (<usize>b << 4));
+    a0 = blk_q4_K(w + <usize>b * 144, xb, bsub, dx, a0);
+    a1 = blk_q4_K(w + 1 * rd + <usize>b * 144, xb, bsub, dx, a1);
+    a2 = blk_q4_K(w + 2 * rd + <usize>b * 144, xb, bsub, dx, a2);
+    a3 = blk_q4_K(w + 3 * rd + <usize>b * 144, xb, bsub, dx, a3);
+    a4 = blk_q4_K(w + 4 * rd + <usize>b * 144, xb, bsub, dx, a4);
+    a5 = blk_q4_K(w + 5 * rd + <usize>b * 144, xb, bsub, dx, a5);
+    a6 = blk_q4_K(w + 6 * rd + <usize>b * 144, xb, bsub, dx, a6);
+    a7 = blk_q4_K(w + 7 * rd + <usize>b * 144, xb, bsub, dx, a7);
+  }
+  store<f32>(y, hsum(a0)); store<f32>(y + yd, hsum(a1)); store<f32>(y + 2 * yd, hsum(a2)); store<f32>(y + 3 * yd, hsum(a3));
+  store<f32>(y + 4 * yd, hsum(a4)); store<f32>(y + 5 * yd, hsum(a5)); store<f32>(y + 6 * yd, hsum(a6)); store<f32>(y + 7 * yd, hsum(a7));
 }
 
 /**
@@ -246,11 +271,11 @@ export function mm1x4_q4_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
       sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1);
     }
     const mn = i16x8.extend_high_i8x16_u(sm);
-    const bo = xsm + (<usize>b << 6), dd = xd + (<usize>b << 2);
-    a0 = finish_k4(p, s0, mn, bsums32(x + bo), load<f32>(x + dd), a0);
-    a1 = finish_k4(p, s1, mn, bsums32(x + xs + bo), load<f32>(x + xs + dd), a1);
-    a2 = finish_k4(p, s2, mn, bsums32(x + 2 * xs + bo), load<f32>(x + 2 * xs + dd), a2);
-    a3 = finish_k4(p, s3, mn, bsums32(x + 3 * xs + bo), load<f32>(x + 3 * xs + dd), a3);
+    const bo = xsm + (<usize>nb << 5) + (<usize>b << 4), dd = xd + (<usize>b << 2);
+    a0 = finish_k4(p, s0, mn, v128.load(x + bo), load<f32>(x + dd), a0);
+    a1 = finish_k4(p, s1, mn, v128.load(x + xs + bo), load<f32>(x + xs + dd), a1);
+    a2 = finish_k4(p, s2, mn, v128.load(x + 2 * xs + bo), load<f32>(x + 2 * xs + dd), a2);
+    a3 = finish_k4(p, s3, mn, v128.load(x + 3 * xs + bo), load<f32>(x + 3 * xs + dd), a3);
   }
   store<f32>(y, hsum(a0)); store<f32>(y + ys, hsum(a1)); store<f32>(y + 2 * ys, hsum(a2)); store<f32>(y + 3 * ys, hsum(a3));
 }
@@ -289,12 +314,32 @@ export function dot4_q5_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     const wr = w + <usize>r * rb;
     let a = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
-      const p = wr + <usize>b * 176;
-      kq_sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 64) + load<u8>(p + PF_DIST + 128);
-      a = blk_q5_K(wr + <usize>b * 176, x + (<usize>b << 8), bsums32(xs + (<usize>b << 6)), load<f32>(xd + (<usize>b << 2)), a);
+      a = blk_q5_K(wr + <usize>b * 176, x + (<usize>b << 8), v128.load(xs + (<usize>nb << 5) + (<usize>b << 4)), load<f32>(xd + (<usize>b << 2)), a);
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
   }
+}
+
+/** Decode: rows w + i * rd (i < 8) . x -> y[i * yd], one token; eight row streams (see dot8s_q4_0x4). */
+export function dot8s_q5_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
+  const nb = cols >> 8;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 8), dx = load<f32>(xd + (<usize>b << 2));
+    const bsub = v128.load(xs + (<usize>nb << 5) + (<usize>b << 4));
+    a0 = blk_q5_K(w + <usize>b * 176, xb, bsub, dx, a0);
+    a1 = blk_q5_K(w + 1 * rd + <usize>b * 176, xb, bsub, dx, a1);
+    a2 = blk_q5_K(w + 2 * rd + <usize>b * 176, xb, bsub, dx, a2);
+    a3 = blk_q5_K(w + 3 * rd + <usize>b * 176, xb, bsub, dx, a3);
+    a4 = blk_q5_K(w + 4 * rd + <usize>b * 176, xb, bsub, dx, a4);
+    a5 = blk_q5_K(w + 5 * rd + <usize>b * 176, xb, bsub, dx, a5);
+    a6 = blk_q5_K(w + 6 * rd + <usize>b * 176, xb, bsub, dx, a6);
+    a7 = blk_q5_K(w + 7 * rd + <usize>b * 176, xb, bsub, dx, a7);
+  }
+  store<f32>(y, hsum(a0)); store<f32>(y + yd, hsum(a1)); store<f32>(y + 2 * yd, hsum(a2)); store<f32>(y + 3 * yd, hsum(a3));
+  store<f32>(y + 4 * yd, hsum(a4)); store<f32>(y + 5 * yd, hsum(a5)); store<f32>(y + 6 * yd, hsum(a6)); store<f32>(y + 7 * yd, hsum(a7));
 }
 
 /** One Q5_K row x four tokens (xs bytes apart) -> y[t * ys]: prefill, as mm1x4_q4_K. */
@@ -322,11 +367,11 @@ export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
       h0 = i16x8.shr_u(h0, 2); h1 = i16x8.shr_u(h1, 2);
     }
     const mn = i16x8.extend_high_i8x16_u(sm);
-    const bo = xsm + (<usize>b << 6), dd = xd + (<usize>b << 2);
-    a0 = finish_k4(p, s0, mn, bsums32(x + bo), load<f32>(x + dd), a0);
-    a1 = finish_k4(p, s1, mn, bsums32(x + xs + bo), load<f32>(x + xs + dd), a1);
-    a2 = finish_k4(p, s2, mn, bsums32(x + 2 * xs + bo), load<f32>(x + 2 * xs + dd), a2);
-    a3 = finish_k4(p, s3, mn, bsums32(x + 3 * xs + bo), load<f32>(x + 3 * xs + dd), a3);
+    const bo = xsm + (<usize>nb << 5) + (<usize>b << 4), dd = xd + (<usize>b << 2);
+    a0 = finish_k4(p, s0, mn, v128.load(x + bo), load<f32>(x + dd), a0);
+    a1 = finish_k4(p, s1, mn, v128.load(x + xs + bo), load<f32>(x + xs + dd), a1);
+    a2 = finish_k4(p, s2, mn, v128.load(x + 2 * xs + bo), load<f32>(x + 2 * xs + dd), a2);
+    a3 = finish_k4(p, s3, mn, v128.load(x + 3 * xs + bo), load<f32>(x + 3 * xs + dd), a3);
   }
   store<f32>(y, hsum(a0)); store<f32>(y + ys, hsum(a1)); store<f32>(y + 2 * ys, hsum(a2)); store<f32>(y + 3 * ys, hsum(a3));
 }
@@ -377,15 +422,35 @@ export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     const wr = w + <usize>r * rb;
     let a = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
-      const p = wr + <usize>b * 210;
-      kq_sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 64) + load<u8>(p + PF_DIST + 128) + load<u8>(p + PF_DIST + 192);
-      const bp = xs + (<usize>b << 6);
-      const bs0 = i16x8.narrow_i32x4_s(v128.load(bp), v128.load(bp, 16));
-      const bs1 = i16x8.narrow_i32x4_s(v128.load(bp, 32), v128.load(bp, 48));
+      const bp = xs + (<usize>b << 5);
+      const bs0 = v128.load(bp), bs1 = v128.load(bp, 16);
       a = blk_q6_K(wr + <usize>b * 210, x + (<usize>b << 8), bs0, bs1, load<f32>(xd + (<usize>b << 2)), a);
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
   }
+}
+
+/** Decode: rows w + i * rd (i < 8) . x -> y[i * yd], one token; eight row streams (see dot8s_q4_0x4). */
+export function dot8s_q6_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
+  const nb = cols >> 8;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 8), dx = load<f32>(xd + (<usize>b << 2));
+    const bp = xs + (<usize>b << 5);
+    const bs0 = v128.load(bp), bs1 = v128.load(bp, 16);
+    a0 = blk_q6_K(w + <usize>b * 210, xb, bs0, bs1, dx, a0);
+    a1 = blk_q6_K(w + 1 * rd + <usize>b * 210, xb, bs0, bs1, dx, a1);
+    a2 = blk_q6_K(w + 2 * rd + <usize>b * 210, xb, bs0, bs1, dx, a2);
+    a3 = blk_q6_K(w + 3 * rd + <usize>b * 210, xb, bs0, bs1, dx, a3);
+    a4 = blk_q6_K(w + 4 * rd + <usize>b * 210, xb, bs0, bs1, dx, a4);
+    a5 = blk_q6_K(w + 5 * rd + <usize>b * 210, xb, bs0, bs1, dx, a5);
+    a6 = blk_q6_K(w + 6 * rd + <usize>b * 210, xb, bs0, bs1, dx, a6);
+    a7 = blk_q6_K(w + 7 * rd + <usize>b * 210, xb, bs0, bs1, dx, a7);
+  }
+  store<f32>(y, hsum(a0)); store<f32>(y + yd, hsum(a1)); store<f32>(y + 2 * yd, hsum(a2)); store<f32>(y + 3 * yd, hsum(a3));
+  store<f32>(y + 4 * yd, hsum(a4)); store<f32>(y + 5 * yd, hsum(a5)); store<f32>(y + 6 * yd, hsum(a6)); store<f32>(y + 7 * yd, hsum(a7));
 }
 
 /** 16 weights with their quants q (0..63) already assembled; one scale. */
@@ -397,8 +462,7 @@ export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
 /** The -32 offset of a Q6_K block for one token, from its bsums, as an i32x4 start value. */
 // @ts-ignore: decorator
 @inline function off_q6(sv: v128, bp: usize): v128 {
-  const bs0 = i16x8.narrow_i32x4_s(v128.load(bp), v128.load(bp, 16));
-  const bs1 = i16x8.narrow_i32x4_s(v128.load(bp, 32), v128.load(bp, 48));
+  const bs0 = v128.load(bp), bs1 = v128.load(bp, 16);
   const off = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(sv), bs0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(sv), bs1));
   return i32x4.sub(i32x4.splat(0), i32x4.shl(off, 5));
 }
@@ -412,7 +476,7 @@ export function mm1x4_q6_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 210, xb = x + (<usize>b << 8);
     const sv = v128.load(p, 192);
-    const bo = xsm + (<usize>b << 6);
+    const bo = xsm + (<usize>b << 5);
     let s0 = off_q6(sv, x + bo), s1 = off_q6(sv, x + xs + bo), s2 = off_q6(sv, x + 2 * xs + bo), s3 = off_q6(sv, x + 3 * xs + bo);
     const so = i8x16.shuffle(sv, sv, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
     let sc = i16x8.extend_low_i8x16_s(so), sn = i16x8.extend_high_i8x16_s(so);

@@ -7,9 +7,11 @@
 //   - Q4_K, Q5_K and Q6_K weights: x is a Q8_K activation buffer (see kquants.ts):
 //     per token qs i8[cols] | d f32[cols/256] | bsums i32[cols/16], `q8KStride(cols)` bytes per token.
 // y is f32 [nTok][yStride]. Rows are done four at a time so each activation load feeds four rows;
-// tokens are tiled so the four weight rows stay in L1 while a tile of tokens streams past.
+// tokens are tiled so the four weight rows stay in L1 while a tile of tokens streams past. Decode
+// (one token) streams eight evenly spaced groups or rows at once (dot8s_*), which is what keeps
+// DRAM busy from WebAssembly.
 import { h2f_u32 } from "./f16";
-import { dot4_q4_K, dot4_q5_K, dot4_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K, set_kquant_consts } from "./kquants";
+import { dot4_q4_K, dot4_q5_K, dot4_q6_K, dot8s_q4_K, dot8s_q5_K, dot8s_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K, set_kquant_consts } from "./kquants";
 
 const TT: i32 = 8; // token tile
 let ROW1: bool = true; // decode: Q8_0/Q4_0 rows one at a time (see dot1_*)
@@ -353,36 +355,46 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
   return f32x4.mul(f32x4.convert_i32x4_s(s), d);
 }
 
+/** Decode, Q8_0x4: eight groups (at w + i * gd) x one token, as dot8s_q4_0x4. */
+function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 136;
+    const xb = x + (<usize>b << 5), xdb = xd + (<usize>b << 2);
+    a0 = f32x4.add(a0, blk_q8_0x4(p, xb, xdb, mEM, mS, p112));
+    a1 = f32x4.add(a1, blk_q8_0x4(p + gd, xb, xdb, mEM, mS, p112));
+    a2 = f32x4.add(a2, blk_q8_0x4(p + 2 * gd, xb, xdb, mEM, mS, p112));
+    a3 = f32x4.add(a3, blk_q8_0x4(p + 3 * gd, xb, xdb, mEM, mS, p112));
+    a4 = f32x4.add(a4, blk_q8_0x4(p + 4 * gd, xb, xdb, mEM, mS, p112));
+    a5 = f32x4.add(a5, blk_q8_0x4(p + 5 * gd, xb, xdb, mEM, mS, p112));
+    a6 = f32x4.add(a6, blk_q8_0x4(p + 6 * gd, xb, xdb, mEM, mS, p112));
+    a7 = f32x4.add(a7, blk_q8_0x4(p + 7 * gd, xb, xdb, mEM, mS, p112));
+  }
+  v128.store(y, a0); v128.store(y + yd, a1); v128.store(y + 2 * yd, a2); v128.store(y + 3 * yd, a3);
+  v128.store(y + 4 * yd, a4); v128.store(y + 5 * yd, a5); v128.store(y + 6 * yd, a6); v128.store(y + 7 * yd, a7);
+}
+
 /** Four rows (one group at w) x one token of Q8_0x4 (decode; as dot4_q4_0x4). */
 function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
   const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let acc = f32x4.splat(0);
-  let sink: i32 = 0;
   let b = 0;
   for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 136;
-    sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 68) + load<u8>(p + PF_DIST + 136) + load<u8>(p + PF_DIST + 204);
     const xb = x + (<usize>b << 5), o = <usize>b << 2;
     const c0 = blk_q8_0x4(p, xb, xd + o, mEM, mS, p112);
     const c1 = blk_q8_0x4(p + 136, xb + 32, xd + o + 4, mEM, mS, p112);
     acc = f32x4.add(f32x4.add(acc, c0), c1);
   }
   if (b < nb) acc = f32x4.add(acc, blk_q8_0x4(w + <usize>b * 136, x + (<usize>b << 5), xd + (<usize>b << 2), mEM, mS, p112));
-  pf_sink += sink;
   store4(y, acc, nrows);
 }
 
-/**
- * Decode kernels read a byte PF_DIST ahead of the weights they stream, once per cache line or so:
- * WebAssembly has no prefetch instruction, and from DRAM such a touch raised a Q4_0 matvec from
- * 4.4 to 7 GB/s per thread here (the hardware prefetcher alone restarts at every 4 KB page). The
- * loaded values go to a sink so that no optimiser drops the loads. The planner leaves a guard after
- * the last weight (plan.ts), so a touch never leaves the memory.
- */
-export const PF_DIST: usize = 2048;
-let pf_sink: i32 = 0;
 
 /**
  * i16x8 lane j = a[2j] * b[2j] + a[2j+1] * b[2j+1] for signed bytes a and bytes b in [0, 127]
@@ -442,6 +454,38 @@ export function set_opaque_zero(v: i32): void { Z = v; set_kquant_consts(v); }
   return f32x4.mul(f32x4.convert_i32x4_s(i), d);
 }
 
+/**
+ * Decode, Q4_0x4: eight groups (at w + i * gd, i < 8) x one token. Eight weight streams at once is
+ * what reaches DRAM bandwidth from WebAssembly here: the hardware prefetcher runs ahead on each
+ * stream while the core works on the others (7B Q4_0 matvec, 2 threads: one stream 12 GB/s,
+ * four 17, eight 25, twelve 26, sixteen 23 as V8 starts to spill). The eight groups also share the
+ * activation loads and broadcasts. Each group's sum is accumulated block by block exactly as in
+ * the other Q4_0x4 kernels, so results do not depend on the path.
+ */
+function dot8s_q4_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
+  const nb = cols >> 5;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  const m = i8x16.splat(<i8>(0x0f + Z));
+  const ones = i16x8.splat(<i16>(1 + Z));
+  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 72;
+    const xb = x + (<usize>b << 5), xdb = xd + (<usize>b << 2), xsb = xs + (<usize>b << 2);
+    a0 = f32x4.add(a0, blk_q4_0x4(p, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a1 = f32x4.add(a1, blk_q4_0x4(p + gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a2 = f32x4.add(a2, blk_q4_0x4(p + 2 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a3 = f32x4.add(a3, blk_q4_0x4(p + 3 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a4 = f32x4.add(a4, blk_q4_0x4(p + 4 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a5 = f32x4.add(a5, blk_q4_0x4(p + 5 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a6 = f32x4.add(a6, blk_q4_0x4(p + 6 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a7 = f32x4.add(a7, blk_q4_0x4(p + 7 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+  }
+  v128.store(y, a0); v128.store(y + yd, a1); v128.store(y + 2 * yd, a2); v128.store(y + 3 * yd, a3);
+  v128.store(y + 4 * yd, a4); v128.store(y + 5 * yd, a5); v128.store(y + 6 * yd, a6); v128.store(y + 7 * yd, a7);
+}
+
 /** Four rows (one group at w) x one token of Q4_0x4 (decode). */
 function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
@@ -451,13 +495,11 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   const ones = i16x8.splat(<i16>(1 + Z));
   const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let acc = f32x4.splat(0);
-  let sink: i32 = 0;
   let b = 0;
-  // two blocks per iteration, touching the weights PF_DIST ahead; one accumulator with the blocks in
-  // order, so the sums are the prefill kernel's (batching never changes a result)
+  // two blocks per iteration; one accumulator with the blocks in order, so the sums are the prefill
+  // kernel's (batching never changes a result)
   for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 72;
-    sink += load<u8>(p + PF_DIST) + load<u8>(p + PF_DIST + 72);
     const xb = x + (<usize>b << 5), o = <usize>b << 2;
     const c0 = blk_q4_0x4(p, xb, xd + o, xs + o, m, ones, mEM, mS, p112);
     const c1 = blk_q4_0x4(p + 72, xb + 32, xd + o + 4, xs + o + 4, m, ones, mEM, mS, p112);
@@ -467,7 +509,6 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
     const o = <usize>b << 2;
     acc = f32x4.add(acc, blk_q4_0x4(w + <usize>b * 72, x + (<usize>b << 5), xd + o, xs + o, m, ones, mEM, mS, p112));
   }
-  pf_sink += sink;
   store4(y, acc, nrows);
 }
 
@@ -576,6 +617,28 @@ const KIND_Q4_K: i32 = 12, KIND_Q5_K: i32 = 13, KIND_Q6_K: i32 = 14;
 export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i32, y: usize, yStride: i32,
   cols: i32, nTok: i32, r0: i32, r1: i32): void {
   const rb = <usize>rowBytes;
+  if (nTok == 1 && (kind == KIND_Q4_0X4 || kind == KIND_Q8_0X4)) {
+    // decode: this thread's groups in eight equal runs, streamed side by side; the rest below
+    const q = (r1 - r0) >> 5; // groups per run
+    const gd = <usize>(q << 2) * rb;
+    for (let g = 0; g < q; g++) {
+      const r = r0 + (g << 2);
+      if (kind == KIND_Q4_0X4) dot8s_q4_0x4(w + <usize>r * rb, gd, x, cols, y + (<usize>r << 2), <usize>q << 4);
+      else dot8s_q8_0x4(w + <usize>r * rb, gd, x, cols, y + (<usize>r << 2), <usize>q << 4);
+    }
+    r0 += q << 5;
+  } else if (nTok == 1 && (kind == KIND_Q4_K || kind == KIND_Q5_K || kind == KIND_Q6_K)) {
+    // decode: this thread's rows in eight equal runs, streamed side by side; the rest below
+    const q = (r1 - r0) >> 3; // rows per run
+    const rd = <usize>q * rb;
+    for (let i = 0; i < q; i++) {
+      const r = r0 + i;
+      if (kind == KIND_Q4_K) dot8s_q4_K(w + <usize>r * rb, rd, x, cols, y + (<usize>r << 2), <usize>q << 2);
+      else if (kind == KIND_Q5_K) dot8s_q5_K(w + <usize>r * rb, rd, x, cols, y + (<usize>r << 2), <usize>q << 2);
+      else dot8s_q6_K(w + <usize>r * rb, rd, x, cols, y + (<usize>r << 2), <usize>q << 2);
+    }
+    r0 += q << 3;
+  }
   for (let t0 = 0; t0 < nTok; t0 += TT) {
     const t1 = min(t0 + TT, nTok);
     for (let r = r0; r < r1; r += 4) {

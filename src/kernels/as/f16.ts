@@ -1,14 +1,25 @@
 // Half-precision conversions used inside kernels (AssemblyScript).
 
+// The constants of h2f_u32 as globals: V8 rematerialises a literal v128 at every use inside a loop
+// (three instructions) but reads a global with one load. set_f16_consts (reached from an export, so
+// the optimiser cannot fold them back into literals) rewrites them with the same values.
+let H_SIGN: v128 = i32x4.splat(0x8000), H_EM: v128 = i32x4.splat(0x7fff), H_P112: v128 = f32x4.splat(5.192296858534828e33);
+let H_INF: v128 = i32x4.splat(0x7f800000), H_MAXF: v128 = i32x4.splat(0x7bff);
+export function set_f16_consts(z: i32): void {
+  const zv = i32x4.splat(z);
+  H_SIGN = i32x4.add(H_SIGN, zv); H_EM = i32x4.add(H_EM, zv); H_P112 = i32x4.add(H_P112, zv);
+  H_INF = i32x4.add(H_INF, zv); H_MAXF = i32x4.add(H_MAXF, zv);
+}
+
 /** Four f16 values in the low 16 bits of each i32 lane -> f32x4, exact (subnormals, inf, NaN). */
 // @ts-ignore: decorator
 @inline export function h2f_u32(u: v128): v128 {
-  const sign = i32x4.shl(v128.and(u, i32x4.splat(0x8000)), 16);
-  const em = v128.and(u, i32x4.splat(0x7fff));
+  const sign = i32x4.shl(v128.and(u, H_SIGN), 16);
+  const em = v128.and(u, H_EM);
   // (em << 13) read as f32 has exponent e-15+127-112: scaling by 2^112 fixes normals and subnormals alike.
-  let f = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(5.192296858534828e33)); // 2^112
-  const special = v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000)); // inf / NaN keep their payload
-  f = v128.bitselect(special, f, i32x4.gt_s(em, i32x4.splat(0x7bff)));
+  let f = f32x4.mul(i32x4.shl(em, 13), H_P112); // 2^112
+  const special = v128.or(i32x4.shl(em, 13), H_INF); // inf / NaN keep their payload
+  f = v128.bitselect(special, f, i32x4.gt_s(em, H_MAXF));
   return v128.or(f, sign);
 }
 

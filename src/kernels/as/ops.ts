@@ -235,6 +235,18 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   }
 }
 
+let touch_sink: i32 = 0;
+
+/** Load one byte of every 64 in `n` rows of `bytes` bytes, `stride` apart (a prefetch; WebAssembly has none). */
+function touch_rows(p: usize, stride: usize, bytes: usize, n: i32): void {
+  let t: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const r = p + <usize>i * stride;
+    for (let o: usize = 0; o < bytes; o += 64) t += load<u8>(r + o);
+  }
+  touch_sink += t;
+}
+
 /**
  * Attention with grouped K/V heads, for work items j in [j0, j1) of nTok*nHeads (token t = j / nHeads,
  * head h = j % nHeads). Each token names its own cache: `info` holds per token three i32
@@ -257,7 +269,10 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     const kc = <usize>load<u32>(info + <usize>t * 12) + <usize>kvh * headBytes;
     const vc = <usize>load<u32>(info + <usize>t * 12 + 4) + <usize>kvh * headBytes;
     const npos = load<i32>(info + <usize>t * 12 + 8);
-    // scores[i] = q . k_i / sqrt(headDim), four positions at a time, and their max
+    // scores[i] = q . k_i / sqrt(headDim), four positions at a time, and their max. The head's
+    // cached rows sit rowBytes apart (every position holds all K/V heads): first touch them all in a
+    // tight loop, so their cache misses overlap instead of stalling the dot products one by one.
+    touch_rows(kc, rowBytes, headBytes, npos);
     const wide = kvt != KV_Q8_0, f16 = kvt == KV_F16;
     const sv = f32x4.splat(scale);
     let mxv = f32x4.splat(-Infinity);
@@ -292,6 +307,7 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     }
     const inv: f32 = <f32>1.0 / sum;
     // out = sum_i p_i v_i, four rows of V per pass
+    touch_rows(vc, rowBytes, headBytes, npos);
     for (let d = 0; d < headDim; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
     const iv = f32x4.splat(inv);
     i = 0;

@@ -223,6 +223,26 @@ test("x4 repacking is an exact in-place round trip (TypeScript and wasm alike), 
         const err = maxRelErr(new Float32Array(s.memory.buffer, y1, nTok * rows), new Float32Array(s.memory.buffer, y2, nTok * rows), Math.sqrt(cols) * 0.5);
         assert.ok(err < 1e-5, `${variant} kind ${kind} ${rows}x${cols} x${nTok}: ${err}`);
       }
+      {
+        // every kind of finite scale decodes exactly: zeros of both signs, subnormals, the largest
+        const s = setup(variant);
+        const rows = 64, cols = 128, rb = rowBytes(type, cols), blk = rb / 4;
+        const w = s.alloc(rows * rb);
+        fillWeights(s.memory, w, type, rows, cols, new Rng(9));
+        const dv = new DataView(s.memory.buffer, w, rows * rb);
+        const halves = [0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0400, 0x7bff, 0xfbff, 0x3c00, 0xbc00];
+        for (let r = 0; r < rows; r++) for (let b = 0; b < 4; b++) dv.setUint16(r * rb + b * blk, halves[(r * 4 + b) % halves.length], true);
+        assert.equal(s.k.repack_x4(kind, w, rows, cols, s.alloc(4 * rb)), 0);
+        const xf = s.alloc(cols * 4);
+        fillF32(s.memory, xf, cols, new Rng(10));
+        const st = s.k.q8Stride(cols), x = s.alloc(st);
+        s.k.quantize_q8_0(xf, cols, x, cols, 0, 1);
+        const y1 = s.alloc(rows * 4), y2 = s.alloc(rows * 4);
+        s.k.matmul(kind, w, rb, x, st, y1, rows, cols, 1, 0, rows);
+        s.ref.matmul(kind, w, rb, x, st, y2, rows, cols, 1, 0, rows);
+        const a = new Float32Array(s.memory.buffer, y1, rows), e = new Float32Array(s.memory.buffer, y2, rows);
+        for (let r = 0; r < rows; r++) assert.ok(Math.abs(a[r] - e[r]) <= 1e-5 * Math.max(1, Math.abs(e[r])), `${variant} kind ${kind} row ${r}: ${a[r]} vs ${e[r]}`);
+      }
       // an inf or NaN scale is refused by both, naming its row and block
       const s = setup(variant);
       const rows = 8, cols = 96, rb = rowBytes(type, cols);

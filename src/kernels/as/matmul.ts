@@ -347,11 +347,11 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
 
 /** One Q8_0x4 block's contribution for four rows: integer sums * d_w * d_x. */
 // @ts-ignore: decorator
-@inline function blk_q8_0x4(p: usize, xb: usize, xdb: usize, mEM: v128, mS: v128, p112: v128): v128 {
+@inline function blk_q8_0x4(p: usize, xb: usize, xdb: usize, mK: v128, p112: v128): v128 {
   const xl0 = v128.load8x8_s(xb), xh0 = v128.load8x8_s(xb, 8), xl1 = v128.load8x8_s(xb, 16), xh1 = v128.load8x8_s(xb, 24);
   const s = hsum4(rsum_q8_0(p + 8, xl0, xh0, xl1, xh1), rsum_q8_0(p + 40, xl0, xh0, xl1, xh1),
     rsum_q8_0(p + 72, xl0, xh0, xl1, xh1), rsum_q8_0(p + 104, xl0, xh0, xl1, xh1));
-  const d = f32x4.mul(h2f_fin(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), mEM, mS, p112), v128.load32_splat(xdb));
+  const d = f32x4.mul(scales4_fin(p, mK, p112), v128.load32_splat(xdb));
   return f32x4.mul(f32x4.convert_i32x4_s(s), d);
 }
 
@@ -359,19 +359,19 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
 function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 136;
     const xb = x + (<usize>b << 5), xdb = xd + (<usize>b << 2);
-    a0 = f32x4.add(a0, blk_q8_0x4(p, xb, xdb, mEM, mS, p112));
-    a1 = f32x4.add(a1, blk_q8_0x4(p + gd, xb, xdb, mEM, mS, p112));
-    a2 = f32x4.add(a2, blk_q8_0x4(p + 2 * gd, xb, xdb, mEM, mS, p112));
-    a3 = f32x4.add(a3, blk_q8_0x4(p + 3 * gd, xb, xdb, mEM, mS, p112));
-    a4 = f32x4.add(a4, blk_q8_0x4(p + 4 * gd, xb, xdb, mEM, mS, p112));
-    a5 = f32x4.add(a5, blk_q8_0x4(p + 5 * gd, xb, xdb, mEM, mS, p112));
-    a6 = f32x4.add(a6, blk_q8_0x4(p + 6 * gd, xb, xdb, mEM, mS, p112));
-    a7 = f32x4.add(a7, blk_q8_0x4(p + 7 * gd, xb, xdb, mEM, mS, p112));
+    a0 = f32x4.add(a0, blk_q8_0x4(p, xb, xdb, mK, p112));
+    a1 = f32x4.add(a1, blk_q8_0x4(p + gd, xb, xdb, mK, p112));
+    a2 = f32x4.add(a2, blk_q8_0x4(p + 2 * gd, xb, xdb, mK, p112));
+    a3 = f32x4.add(a3, blk_q8_0x4(p + 3 * gd, xb, xdb, mK, p112));
+    a4 = f32x4.add(a4, blk_q8_0x4(p + 4 * gd, xb, xdb, mK, p112));
+    a5 = f32x4.add(a5, blk_q8_0x4(p + 5 * gd, xb, xdb, mK, p112));
+    a6 = f32x4.add(a6, blk_q8_0x4(p + 6 * gd, xb, xdb, mK, p112));
+    a7 = f32x4.add(a7, blk_q8_0x4(p + 7 * gd, xb, xdb, mK, p112));
   }
   v128.store(y, a0); v128.store(y + yd, a1); v128.store(y + 2 * yd, a2); v128.store(y + 3 * yd, a3);
   v128.store(y + 4 * yd, a4); v128.store(y + 5 * yd, a5); v128.store(y + 6 * yd, a6); v128.store(y + 7 * yd, a7);
@@ -381,17 +381,17 @@ function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
 function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let acc = f32x4.splat(0);
   let b = 0;
   for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 136;
     const xb = x + (<usize>b << 5), o = <usize>b << 2;
-    const c0 = blk_q8_0x4(p, xb, xd + o, mEM, mS, p112);
-    const c1 = blk_q8_0x4(p + 136, xb + 32, xd + o + 4, mEM, mS, p112);
+    const c0 = blk_q8_0x4(p, xb, xd + o, mK, p112);
+    const c1 = blk_q8_0x4(p + 136, xb + 32, xd + o + 4, mK, p112);
     acc = f32x4.add(f32x4.add(acc, c0), c1);
   }
-  if (b < nb) acc = f32x4.add(acc, blk_q8_0x4(w + <usize>b * 136, x + (<usize>b << 5), xd + (<usize>b << 2), mEM, mS, p112));
+  if (b < nb) acc = f32x4.add(acc, blk_q8_0x4(w + <usize>b * 136, x + (<usize>b << 5), xd + (<usize>b << 2), mK, p112));
   store4(y, acc, nrows);
 }
 
@@ -439,18 +439,24 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
 let Z: i32 = 0;
 export function set_opaque_zero(v: i32): void { Z = v; set_kquant_consts(v); set_f16_consts(v); }
 
-/** f16 scales (low 16 bits of each lane) -> f32 for finite values (the loader rejects inf/NaN). */
+/**
+ * The four f16 scales at p -> f32x4, for finite values (the loader refuses inf/NaN scales). Each is
+ * sign-extended to 32 bits and shifted left 13: the mantissa and exponent land where an f32 keeps
+ * them and the sign in bit 31, with three more copies of the sign in bits 28..30 that mK
+ * (0x8fffffff) clears. Read as f32 that is the value times 2^-112 (normals and subnormals alike),
+ * so p112 = 2^112 scales it back: four instructions.
+ */
 // @ts-ignore: decorator
-@inline function h2f_fin(u: v128, mEM: v128, mS: v128, p112: v128): v128 {
-  return v128.or(f32x4.mul(i32x4.shl(v128.and(u, mEM), 13), p112), i32x4.shl(v128.and(u, mS), 16));
+@inline function scales4_fin(p: usize, mK: v128, p112: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(p), 13), mK), p112);
 }
 
 /** One Q4_0x4 block's contribution for four rows: (integer sums - 8 sum(x)) * d_w * d_x. */
 // @ts-ignore: decorator
-@inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mEM: v128, mS: v128, p112: v128): v128 {
+@inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mK: v128, p112: v128): v128 {
   const s = bsum16_q4_0x4(p + 8, v128.load(xb), v128.load(xb, 16), m);
   const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.shl(v128.load32_splat(xsb), 3));
-  const d = f32x4.mul(h2f_fin(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), mEM, mS, p112), v128.load32_splat(xdb));
+  const d = f32x4.mul(scales4_fin(p, mK, p112), v128.load32_splat(xdb));
   return f32x4.mul(f32x4.convert_i32x4_s(i), d);
 }
 
@@ -468,19 +474,19 @@ function dot8s_q4_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
   const xs = xd + (<usize>nb << 2);
   const m = i8x16.splat(<i8>(0x0f + Z));
   const ones = i16x8.splat(<i16>(1 + Z));
-  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
     const xb = x + (<usize>b << 5), xdb = xd + (<usize>b << 2), xsb = xs + (<usize>b << 2);
-    a0 = f32x4.add(a0, blk_q4_0x4(p, xb, xdb, xsb, m, ones, mEM, mS, p112));
-    a1 = f32x4.add(a1, blk_q4_0x4(p + gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
-    a2 = f32x4.add(a2, blk_q4_0x4(p + 2 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
-    a3 = f32x4.add(a3, blk_q4_0x4(p + 3 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
-    a4 = f32x4.add(a4, blk_q4_0x4(p + 4 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
-    a5 = f32x4.add(a5, blk_q4_0x4(p + 5 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
-    a6 = f32x4.add(a6, blk_q4_0x4(p + 6 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
-    a7 = f32x4.add(a7, blk_q4_0x4(p + 7 * gd, xb, xdb, xsb, m, ones, mEM, mS, p112));
+    a0 = f32x4.add(a0, blk_q4_0x4(p, xb, xdb, xsb, m, ones, mK, p112));
+    a1 = f32x4.add(a1, blk_q4_0x4(p + gd, xb, xdb, xsb, m, ones, mK, p112));
+    a2 = f32x4.add(a2, blk_q4_0x4(p + 2 * gd, xb, xdb, xsb, m, ones, mK, p112));
+    a3 = f32x4.add(a3, blk_q4_0x4(p + 3 * gd, xb, xdb, xsb, m, ones, mK, p112));
+    a4 = f32x4.add(a4, blk_q4_0x4(p + 4 * gd, xb, xdb, xsb, m, ones, mK, p112));
+    a5 = f32x4.add(a5, blk_q4_0x4(p + 5 * gd, xb, xdb, xsb, m, ones, mK, p112));
+    a6 = f32x4.add(a6, blk_q4_0x4(p + 6 * gd, xb, xdb, xsb, m, ones, mK, p112));
+    a7 = f32x4.add(a7, blk_q4_0x4(p + 7 * gd, xb, xdb, xsb, m, ones, mK, p112));
   }
   v128.store(y, a0); v128.store(y + yd, a1); v128.store(y + 2 * yd, a2); v128.store(y + 3 * yd, a3);
   v128.store(y + 4 * yd, a4); v128.store(y + 5 * yd, a5); v128.store(y + 6 * yd, a6); v128.store(y + 7 * yd, a7);
@@ -493,7 +499,7 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   const xs = xd + (<usize>nb << 2);
   const m = i8x16.splat(<i8>(0x0f + Z));
   const ones = i16x8.splat(<i16>(1 + Z));
-  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let acc = f32x4.splat(0);
   let b = 0;
   // two blocks per iteration; one accumulator with the blocks in order, so the sums are the prefill
@@ -501,13 +507,13 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 72;
     const xb = x + (<usize>b << 5), o = <usize>b << 2;
-    const c0 = blk_q4_0x4(p, xb, xd + o, xs + o, m, ones, mEM, mS, p112);
-    const c1 = blk_q4_0x4(p + 72, xb + 32, xd + o + 4, xs + o + 4, m, ones, mEM, mS, p112);
+    const c0 = blk_q4_0x4(p, xb, xd + o, xs + o, m, ones, mK, p112);
+    const c1 = blk_q4_0x4(p + 72, xb + 32, xd + o + 4, xs + o + 4, m, ones, mK, p112);
     acc = f32x4.add(f32x4.add(acc, c0), c1);
   }
   if (b < nb) {
     const o = <usize>b << 2;
-    acc = f32x4.add(acc, blk_q4_0x4(w + <usize>b * 72, x + (<usize>b << 5), xd + o, xs + o, m, ones, mEM, mS, p112));
+    acc = f32x4.add(acc, blk_q4_0x4(w + <usize>b * 72, x + (<usize>b << 5), xd + o, xs + o, m, ones, mK, p112));
   }
   store4(y, acc, nrows);
 }
@@ -574,14 +580,14 @@ function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
   const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
   const m = i8x16.splat(<i8>(0x0f + Z));
   const ones = i16x8.splat(<i16>(1 + Z));
-  const mEM = i32x4.splat(0x7fff + Z), mS = i32x4.splat(0x8000 + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
     const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
     const l0 = v128.and(q0, m), h0 = v128.and(i16x8.shr_u(q0, 4), m), l1 = v128.and(q1, m), h1 = v128.and(i16x8.shr_u(q1, 4), m);
     const l2 = v128.and(q2, m), h2 = v128.and(i16x8.shr_u(q2, 4), m), l3 = v128.and(q3, m), h3 = v128.and(i16x8.shr_u(q3, 4), m);
-    const ws = h2f_fin(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), mEM, mS, p112);
+    const ws = scales4_fin(p, mK, p112);
     const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
     a0 = step4_q4_0x4(x, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a0);
     a1 = step4_q4_0x4(x + xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a1);

@@ -140,21 +140,20 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
     i16x8.mul(i16x8.extend_high_i8x16_u(q), v128.load8x8_s(xp + 8)));
 }
 
-// i16 lane k of v in every lane (the shuffle lanes must be literals).
+// i16 lanes 0..3 (dup_lo) or 4..7 (dup_hi) of v, each doubled: (v0, v0) (v1, v1) ..., so that one
+// 32-bit lane broadcast (bc32: a single pshufd, where an i16 broadcast costs V8 two instructions)
+// splats one scale.
 // @ts-ignore: decorator
-@inline function lane0(v: v128): v128 { return v128.shuffle<i16>(v, v, 0, 0, 0, 0, 0, 0, 0, 0); }
+@inline function dup_lo(v: v128): v128 { return i16x8.shuffle(v, v, 0, 0, 1, 1, 2, 2, 3, 3); }
 // @ts-ignore: decorator
-@inline function lane1(v: v128): v128 { return v128.shuffle<i16>(v, v, 1, 1, 1, 1, 1, 1, 1, 1); }
+@inline function dup_hi(v: v128): v128 { return i16x8.shuffle(v, v, 4, 4, 5, 5, 6, 6, 7, 7); }
 // @ts-ignore: decorator
-@inline function lane2(v: v128): v128 { return v128.shuffle<i16>(v, v, 2, 2, 2, 2, 2, 2, 2, 2); }
-// @ts-ignore: decorator
-@inline function lane3(v: v128): v128 { return v128.shuffle<i16>(v, v, 3, 3, 3, 3, 3, 3, 3, 3); }
-
-/** Low nibbles of q (word shifts are safe once each byte is masked). */
-// @ts-ignore: decorator
-@inline function nib_lo(q: v128): v128 { return v128.and(q, M0F); }
-// @ts-ignore: decorator
-@inline function nib_hi(q: v128): v128 { return v128.and(i16x8.shr_u(q, 4), M0F); }
+@inline function bc32(v: v128, k: i32): v128 {
+  if (k == 0) return i32x4.shuffle(v, v, 0, 0, 0, 0);
+  if (k == 1) return i32x4.shuffle(v, v, 1, 1, 1, 1);
+  if (k == 2) return i32x4.shuffle(v, v, 2, 2, 2, 2);
+  return i32x4.shuffle(v, v, 3, 3, 3, 3);
+}
 
 /**
  * The eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a Q4_K/Q5_K super-block from its 12
@@ -200,12 +199,16 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
 // @ts-ignore: decorator
 @inline function blk_q4_K(p: usize, xb: usize, bsub: v128, dx: f32, a: v128): v128 {
   const sm = scales_mins_k4(p + 4);
-  let sc = i16x8.extend_low_i8x16_u(sm);
+  const m = M0F; // a local: V8 reloads a global at every use
+  // the scales duplicated into 32-bit lanes: (sc0, sc0) (sc1, sc1) ... so that one pshufd broadcasts one
+  let sd = dup_lo(i16x8.extend_low_i8x16_u(sm));
+  const sdh = dup_hi(i16x8.extend_low_i8x16_u(sm));
   let s = i32x4.splat(0);
   for (let c: usize = 0; c < 128; c += 32) {
     const w0 = v128.load(p + 16 + c), w1 = v128.load(p + 32 + c);
-    s = chunk_k4(nib_lo(w0), nib_lo(w1), nib_hi(w0), nib_hi(w1), xb + (c << 1), lane0(sc), lane1(sc), s);
-    sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1); // next chunk's two scales to lanes 0, 1
+    const l0 = v128.and(w0, m), l1 = v128.and(w1, m), h0 = v128.and(i16x8.shr_u(w0, 4), m), h1 = v128.and(i16x8.shr_u(w1, 4), m);
+    s = chunk_k4(l0, l1, h0, h1, xb + (c << 1), bc32(sd, 0), bc32(sd, 1), s);
+    sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1); // next chunk's two scales to lanes 0, 1
   }
   return finish_k4(p, s, i16x8.extend_high_i8x16_u(sm), bsub, dx, a);
 }
@@ -254,21 +257,23 @@ export function dot8s_q4_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, y
 export function mm1x4_q4_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 8;
   const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
+  const m = M0F;
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 144, xb = x + (<usize>b << 8);
     const sm = scales_mins_k4(p + 4);
-    let sc = i16x8.extend_low_i8x16_u(sm);
+    let sd = dup_lo(i16x8.extend_low_i8x16_u(sm));
+    const sdh = dup_hi(i16x8.extend_low_i8x16_u(sm));
     let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
     for (let c: usize = 0; c < 128; c += 32) {
       const w0 = v128.load(p + 16 + c), w1 = v128.load(p + 32 + c);
-      const l0 = nib_lo(w0), l1 = nib_lo(w1), h0 = nib_hi(w0), h1 = nib_hi(w1);
-      const scA = lane0(sc), scB = lane1(sc), xc = xb + (c << 1);
+      const l0 = v128.and(w0, m), l1 = v128.and(w1, m), h0 = v128.and(i16x8.shr_u(w0, 4), m), h1 = v128.and(i16x8.shr_u(w1, 4), m);
+      const scA = bc32(sd, 0), scB = bc32(sd, 1), xc = xb + (c << 1);
       s0 = chunk_k4(l0, l1, h0, h1, xc, scA, scB, s0);
       s1 = chunk_k4(l0, l1, h0, h1, xc + xs, scA, scB, s1);
       s2 = chunk_k4(l0, l1, h0, h1, xc + 2 * xs, scA, scB, s2);
       s3 = chunk_k4(l0, l1, h0, h1, xc + 3 * xs, scA, scB, s3);
-      sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1);
+      sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1);
     }
     const mn = i16x8.extend_high_i8x16_u(sm);
     const bo = xsm + (<usize>nb << 5) + (<usize>b << 4), dd = xd + (<usize>b << 2);
@@ -287,19 +292,20 @@ export function mm1x4_q4_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
 // @ts-ignore: decorator
 @inline function blk_q5_K(p: usize, xb: usize, bsub: v128, dx: f32, a: v128): v128 {
   const sm = scales_mins_k4(p + 4);
-  let sc = i16x8.extend_low_i8x16_u(sm);
+  const m = M0F, b4 = M10;
+  let sd = dup_lo(i16x8.extend_low_i8x16_u(sm));
+  const sdh = dup_hi(i16x8.extend_low_i8x16_u(sm));
   // qh bits 2c and 2c+1 of chunk c, moved down by 2 per chunk (word shifts: each byte only ever
   // reads its own bits 0 and 1, which come from inside the byte for c < 4).
   let h0 = v128.load(p, 16), h1 = v128.load(p, 32);
-  const b4 = M10;
   let s = i32x4.splat(0);
   for (let c: usize = 0; c < 128; c += 32) {
     const w0 = v128.load(p + 48 + c), w1 = v128.load(p + 64 + c);
     s = chunk_k4(
-      v128.or(nib_lo(w0), v128.and(i16x8.shl(h0, 4), b4)), v128.or(nib_lo(w1), v128.and(i16x8.shl(h1, 4), b4)),
-      v128.or(nib_hi(w0), v128.and(i16x8.shl(h0, 3), b4)), v128.or(nib_hi(w1), v128.and(i16x8.shl(h1, 3), b4)),
-      xb + (c << 1), lane0(sc), lane1(sc), s);
-    sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1);
+      v128.or(v128.and(w0, m), v128.and(i16x8.shl(h0, 4), b4)), v128.or(v128.and(w1, m), v128.and(i16x8.shl(h1, 4), b4)),
+      v128.or(v128.and(i16x8.shr_u(w0, 4), m), v128.and(i16x8.shl(h0, 3), b4)), v128.or(v128.and(i16x8.shr_u(w1, 4), m), v128.and(i16x8.shl(h1, 3), b4)),
+      xb + (c << 1), bc32(sd, 0), bc32(sd, 1), s);
+    sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1);
     h0 = i16x8.shr_u(h0, 2); h1 = i16x8.shr_u(h1, 2);
   }
   return finish_k4(p, s, i16x8.extend_high_i8x16_u(sm), bsub, dx, a);
@@ -346,24 +352,25 @@ export function dot8s_q5_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, y
 export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 8;
   const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
-  const b4 = M10;
+  const m = M0F, b4 = M10;
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 176, xb = x + (<usize>b << 8);
     const sm = scales_mins_k4(p + 4);
-    let sc = i16x8.extend_low_i8x16_u(sm);
+    let sd = dup_lo(i16x8.extend_low_i8x16_u(sm));
+    const sdh = dup_hi(i16x8.extend_low_i8x16_u(sm));
     let h0 = v128.load(p, 16), h1 = v128.load(p, 32);
     let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
     for (let c: usize = 0; c < 128; c += 32) {
       const w0 = v128.load(p + 48 + c), w1 = v128.load(p + 64 + c);
-      const l0 = v128.or(nib_lo(w0), v128.and(i16x8.shl(h0, 4), b4)), l1 = v128.or(nib_lo(w1), v128.and(i16x8.shl(h1, 4), b4));
-      const u0 = v128.or(nib_hi(w0), v128.and(i16x8.shl(h0, 3), b4)), u1 = v128.or(nib_hi(w1), v128.and(i16x8.shl(h1, 3), b4));
-      const scA = lane0(sc), scB = lane1(sc), xc = xb + (c << 1);
+      const l0 = v128.or(v128.and(w0, m), v128.and(i16x8.shl(h0, 4), b4)), l1 = v128.or(v128.and(w1, m), v128.and(i16x8.shl(h1, 4), b4));
+      const u0 = v128.or(v128.and(i16x8.shr_u(w0, 4), m), v128.and(i16x8.shl(h0, 3), b4)), u1 = v128.or(v128.and(i16x8.shr_u(w1, 4), m), v128.and(i16x8.shl(h1, 3), b4));
+      const scA = bc32(sd, 0), scB = bc32(sd, 1), xc = xb + (c << 1);
       s0 = chunk_k4(l0, l1, u0, u1, xc, scA, scB, s0);
       s1 = chunk_k4(l0, l1, u0, u1, xc + xs, scA, scB, s1);
       s2 = chunk_k4(l0, l1, u0, u1, xc + 2 * xs, scA, scB, s2);
       s3 = chunk_k4(l0, l1, u0, u1, xc + 3 * xs, scA, scB, s3);
-      sc = v128.shuffle<i16>(sc, sc, 2, 3, 4, 5, 6, 7, 0, 1);
+      sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1);
       h0 = i16x8.shr_u(h0, 2); h1 = i16x8.shr_u(h1, 2);
     }
     const mn = i16x8.extend_high_i8x16_u(sm);
@@ -382,10 +389,10 @@ export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
 // and scale 8h + 2k + l/16, so every 16 weights share one int8 scale and one bsum. w = d*sc*(q - 32):
 //   d*dx * (sum_g sc_g * (q . x)_g  -  32 * sum_g sc_g * bsums[g]).
 
-/** 16 weights: q from ql (low or high nibble already taken) and the qh bits at 4..5; one scale. */
+/** 16 weights: q from ql (low or high nibble already taken) and the qh bits at 4..5 (masked by m30); one scale. */
 // @ts-ignore: decorator
-@inline function grp_q6(lo4: v128, hi2: v128, xp: usize, sc: v128, s: v128): v128 {
-  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(v128.or(lo4, v128.and(hi2, M30)), xp), sc));
+@inline function grp_q6(lo4: v128, hi2: v128, xp: usize, sc: v128, s: v128, m30: v128): v128 {
+  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(v128.or(lo4, v128.and(hi2, m30)), xp), sc));
 }
 
 // @ts-ignore: decorator
@@ -397,17 +404,20 @@ export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
   // 128h + 32k + 16j + l (k < 4, l < 16), scales 8h + 2k + j. sc holds the step's four scales in
   // lanes 0..3 and the next step's in 4..7; sn the two steps after.
   const so = i8x16.shuffle(sv, sv, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
-  let sc = i16x8.extend_low_i8x16_s(so), sn = i16x8.extend_high_i8x16_s(so);
+  const sc = i16x8.extend_low_i8x16_s(so), sn = i16x8.extend_high_i8x16_s(so);
+  // step k's four scales, each doubled into a 32-bit lane (see dup_lo): d0 is the current step's
+  let d0 = dup_lo(sc), d1 = dup_hi(sc), d2 = dup_lo(sn);
+  const d3 = dup_hi(sn);
+  const m = M0F, m30 = M30; // locals: V8 reloads a global at every use
   for (let h: usize = 0; h < 2; h++) {
     for (let j: usize = 0; j < 32; j += 16) {
       const ql = p + (h << 6) + j, qh = p + 128 + (h << 5) + j, xp = xb + (h << 7) + j;
       const qa = v128.load(ql), qb = v128.load(ql, 32), hb = v128.load(qh);
-      s = grp_q6(nib_lo(qa), i16x8.shl(hb, 4), xp, lane0(sc), s);
-      s = grp_q6(nib_lo(qb), i16x8.shl(hb, 2), xp + 32, lane1(sc), s);
-      s = grp_q6(nib_hi(qa), hb, xp + 64, lane2(sc), s);
-      s = grp_q6(nib_hi(qb), i16x8.shr_u(hb, 2), xp + 96, lane3(sc), s);
-      sc = v128.shuffle<i16>(sc, sn, 4, 5, 6, 7, 8, 9, 10, 11);
-      sn = v128.shuffle<i16>(sn, sn, 4, 5, 6, 7, 4, 5, 6, 7);
+      s = grp_q6(v128.and(qa, m), i16x8.shl(hb, 4), xp, bc32(d0, 0), s, m30);
+      s = grp_q6(v128.and(qb, m), i16x8.shl(hb, 2), xp + 32, bc32(d0, 1), s, m30);
+      s = grp_q6(v128.and(i16x8.shr_u(qa, 4), m), hb, xp + 64, bc32(d0, 2), s, m30);
+      s = grp_q6(v128.and(i16x8.shr_u(qb, 4), m), i16x8.shr_u(hb, 2), xp + 96, bc32(d0, 3), s, m30);
+      d0 = d1; d1 = d2; d2 = d3;
     }
   }
   return f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(h2f_lut(load<u16>(p, 208)) * dx)));
@@ -471,7 +481,7 @@ export function dot8s_q6_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, y
 export function mm1x4_q6_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 8;
   const xd = <usize>cols, xsm = xd + (<usize>nb << 2);
-  const m30 = M30;
+  const m = M0F, m30 = M30;
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 210, xb = x + (<usize>b << 8);
@@ -479,22 +489,23 @@ export function mm1x4_q6_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
     const bo = xsm + (<usize>b << 5);
     let s0 = off_q6(sv, x + bo), s1 = off_q6(sv, x + xs + bo), s2 = off_q6(sv, x + 2 * xs + bo), s3 = off_q6(sv, x + 3 * xs + bo);
     const so = i8x16.shuffle(sv, sv, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
-    let sc = i16x8.extend_low_i8x16_s(so), sn = i16x8.extend_high_i8x16_s(so);
+    const sc = i16x8.extend_low_i8x16_s(so), sn = i16x8.extend_high_i8x16_s(so);
+    let d0 = dup_lo(sc), d1 = dup_hi(sc), d2 = dup_lo(sn);
+    const d3 = dup_hi(sn);
     for (let h: usize = 0; h < 2; h++) {
       for (let j: usize = 0; j < 32; j += 16) {
         const ql = p + (h << 6) + j, qh = p + 128 + (h << 5) + j, xp = xb + (h << 7) + j;
         const qa = v128.load(ql), qb = v128.load(ql, 32), hb = v128.load(qh);
-        const q0 = v128.or(nib_lo(qa), v128.and(i16x8.shl(hb, 4), m30));
-        const q1 = v128.or(nib_lo(qb), v128.and(i16x8.shl(hb, 2), m30));
-        const q2 = v128.or(nib_hi(qa), v128.and(hb, m30));
-        const q3 = v128.or(nib_hi(qb), v128.and(i16x8.shr_u(hb, 2), m30));
-        const c0 = lane0(sc), c1 = lane1(sc), c2 = lane2(sc), c3 = lane3(sc);
+        const q0 = v128.or(v128.and(qa, m), v128.and(i16x8.shl(hb, 4), m30));
+        const q1 = v128.or(v128.and(qb, m), v128.and(i16x8.shl(hb, 2), m30));
+        const q2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m), v128.and(hb, m30));
+        const q3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m), v128.and(i16x8.shr_u(hb, 2), m30));
+        const c0 = bc32(d0, 0), c1 = bc32(d0, 1), c2 = bc32(d0, 2), c3 = bc32(d0, 3);
         s0 = grp_q6q(q3, xp + 96, c3, grp_q6q(q2, xp + 64, c2, grp_q6q(q1, xp + 32, c1, grp_q6q(q0, xp, c0, s0))));
         s1 = grp_q6q(q3, xp + xs + 96, c3, grp_q6q(q2, xp + xs + 64, c2, grp_q6q(q1, xp + xs + 32, c1, grp_q6q(q0, xp + xs, c0, s1))));
         s2 = grp_q6q(q3, xp + 2 * xs + 96, c3, grp_q6q(q2, xp + 2 * xs + 64, c2, grp_q6q(q1, xp + 2 * xs + 32, c1, grp_q6q(q0, xp + 2 * xs, c0, s2))));
         s3 = grp_q6q(q3, xp + 3 * xs + 96, c3, grp_q6q(q2, xp + 3 * xs + 64, c2, grp_q6q(q1, xp + 3 * xs + 32, c1, grp_q6q(q0, xp + 3 * xs, c0, s3))));
-        sc = v128.shuffle<i16>(sc, sn, 4, 5, 6, 7, 8, 9, 10, 11);
-        sn = v128.shuffle<i16>(sn, sn, 4, 5, 6, 7, 4, 5, 6, 7);
+        d0 = d1; d1 = d2; d2 = d3;
       }
     }
     const d = h2f_lut(load<u16>(p, 208)), dd = xd + (<usize>b << 2);

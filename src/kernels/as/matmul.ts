@@ -11,6 +11,7 @@
 // (one token) streams eight evenly spaced groups or rows at once (dot8s_*), which is what keeps
 // DRAM busy from WebAssembly.
 import { h2f_u32, set_f16_consts } from "./f16";
+import { set_attn_z } from "./ops";
 import { dot4_q4_K, dot4_q5_K, dot4_q6_K, dot8s_q4_K, dot8s_q5_K, dot8s_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K, set_kquant_consts } from "./kquants";
 
 const TT: i32 = 8; // token tile
@@ -437,7 +438,7 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
  * apiece). Splats of this opaque zero plus the constant are computed once, before the loop.
  */
 let Z: i32 = 0;
-export function set_opaque_zero(v: i32): void { Z = v; set_kquant_consts(v); set_f16_consts(v); }
+export function set_opaque_zero(v: i32): void { Z = v; set_kquant_consts(v); set_f16_consts(v); set_attn_z(v); }
 
 /**
  * The four f16 scales at p -> f32x4, for finite values (the loader refuses inf/NaN scales). Each is

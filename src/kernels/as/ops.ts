@@ -126,16 +126,17 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   } else memory.copy(dst, src, <usize>n << 2);
 }
 
-/** Four finite f16 values (low 16 bits of each lane) -> f32x4: h2f_u32 without the inf/NaN select. */
+/**
+ * Four consecutive cache values at element i of a head row: f32, or f16 decoded in four
+ * instructions (the cache never holds inf/NaN, see store_kv): sign-extend to 32 bits and shift left
+ * 13, which puts mantissa and exponent where an f32 keeps them and the sign in bit 31; mK
+ * (0x8fffffff) clears the sign's other copies in bits 28..30; the result reads as the value times
+ * 2^-112 (normals and subnormals alike) and p112 = 2^112 scales it back. mK and p112 come in as
+ * locals because V8 rematerialises a literal v128 at every use inside a loop.
+ */
 // @ts-ignore: decorator
-@inline function h2f_finite(u: v128): v128 {
-  const sign = i32x4.shl(v128.and(u, i32x4.splat(0x8000)), 16);
-  return v128.or(f32x4.mul(i32x4.shl(v128.and(u, i32x4.splat(0x7fff)), 13), f32x4.splat(5.192296858534828e33)), sign);
-}
-
-// @ts-ignore: decorator
-@inline function kv4(p: usize, i: i32, f16: bool): v128 {
-  return f16 ? h2f_finite(v128.load16x4_u(p + (<usize>i << 1))) : v128.load(p + (<usize>i << 2));
+@inline function kv4(p: usize, i: i32, f16: bool, mK: v128, p112: v128): v128 {
+  return f16 ? f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(p + (<usize>i << 1)), 13), mK), p112) : v128.load(p + (<usize>i << 2));
 }
 
 /** Four consecutive values of a Q8_0 head row (element i of a 32-block at p), times its scale d. */
@@ -147,7 +148,7 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
 
 /** q . k for one cached head row `kp` of type kvt. */
 // @ts-ignore: decorator
-@inline function qk(qh: usize, kp: usize, headDim: i32, kvt: i32): f32 {
+@inline function qk(qh: usize, kp: usize, headDim: i32, kvt: i32, mK: v128, p112: v128): f32 {
   let acc = f32x4.splat(0);
   if (kvt == KV_Q8_0) {
     for (let b = 0; b < headDim; b += 32) {
@@ -156,14 +157,14 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
       for (let j = 0; j < 32; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>(b + j) << 2)), q8x4(blk, j, d)));
     }
   } else {
-    for (let d = 0; d < headDim; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>d << 2)), kv4(kp, d, kvt == KV_F16)));
+    for (let d = 0; d < headDim; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>d << 2)), kv4(kp, d, kvt == KV_F16, mK, p112)));
   }
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
 /** out += p * v for one cached head row `vp` of type kvt. */
 // @ts-ignore: decorator
-@inline function axpy(oh: usize, vp: usize, p: v128, headDim: i32, kvt: i32): void {
+@inline function axpy(oh: usize, vp: usize, p: v128, headDim: i32, kvt: i32, mK: v128, p112: v128): void {
   if (kvt == KV_Q8_0) {
     for (let b = 0; b < headDim; b += 32) {
       const blk = vp + <usize>(b >> 5) * 34;
@@ -176,7 +177,7 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   } else {
     for (let d = 0; d < headDim; d += 4) {
       const o = oh + (<usize>d << 2);
-      v128.store(o, f32x4.add(v128.load(o), f32x4.mul(p, kv4(vp, d, kvt == KV_F16))));
+      v128.store(o, f32x4.add(v128.load(o), f32x4.mul(p, kv4(vp, d, kvt == KV_F16, mK, p112))));
     }
   }
 }
@@ -210,32 +211,35 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
 
 /** q . k for four cached head rows (f32 or f16) `rowBytes` apart: one vector of four scores. */
 // @ts-ignore: decorator
-@inline function qk4(qh: usize, kp: usize, rowBytes: usize, headDim: i32, f16: bool): v128 {
+@inline function qk4(qh: usize, kp: usize, rowBytes: usize, headDim: i32, f16: bool, mK: v128, p112: v128): v128 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let d = 0; d < headDim; d += 4) {
     const qv = v128.load(qh + (<usize>d << 2));
-    a0 = f32x4.add(a0, f32x4.mul(qv, kv4(kp, d, f16)));
-    a1 = f32x4.add(a1, f32x4.mul(qv, kv4(kp + rowBytes, d, f16)));
-    a2 = f32x4.add(a2, f32x4.mul(qv, kv4(kp + 2 * rowBytes, d, f16)));
-    a3 = f32x4.add(a3, f32x4.mul(qv, kv4(kp + 3 * rowBytes, d, f16)));
+    a0 = f32x4.add(a0, f32x4.mul(qv, kv4(kp, d, f16, mK, p112)));
+    a1 = f32x4.add(a1, f32x4.mul(qv, kv4(kp + rowBytes, d, f16, mK, p112)));
+    a2 = f32x4.add(a2, f32x4.mul(qv, kv4(kp + 2 * rowBytes, d, f16, mK, p112)));
+    a3 = f32x4.add(a3, f32x4.mul(qv, kv4(kp + 3 * rowBytes, d, f16, mK, p112)));
   }
   return fsum4(a0, a1, a2, a3);
 }
 
 /** out += p0 v0 + p1 v1 + p2 v2 + p3 v3 for four cached head rows (f32 or f16) `rowBytes` apart. */
 // @ts-ignore: decorator
-@inline function axpy4(oh: usize, vp: usize, rowBytes: usize, p: v128, headDim: i32, f16: bool): void {
+@inline function axpy4(oh: usize, vp: usize, rowBytes: usize, p: v128, headDim: i32, f16: bool, mK: v128, p112: v128): void {
   const p0 = f32x4.splat(f32x4.extract_lane(p, 0)), p1 = f32x4.splat(f32x4.extract_lane(p, 1));
   const p2 = f32x4.splat(f32x4.extract_lane(p, 2)), p3 = f32x4.splat(f32x4.extract_lane(p, 3));
   for (let d = 0; d < headDim; d += 4) {
     const o = oh + (<usize>d << 2);
-    let acc = f32x4.add(f32x4.mul(p0, kv4(vp, d, f16)), f32x4.mul(p1, kv4(vp + rowBytes, d, f16)));
-    acc = f32x4.add(acc, f32x4.add(f32x4.mul(p2, kv4(vp + 2 * rowBytes, d, f16)), f32x4.mul(p3, kv4(vp + 3 * rowBytes, d, f16))));
+    let acc = f32x4.add(f32x4.mul(p0, kv4(vp, d, f16, mK, p112)), f32x4.mul(p1, kv4(vp + rowBytes, d, f16, mK, p112)));
+    acc = f32x4.add(acc, f32x4.add(f32x4.mul(p2, kv4(vp + 2 * rowBytes, d, f16, mK, p112)), f32x4.mul(p3, kv4(vp + 3 * rowBytes, d, f16, mK, p112))));
     v128.store(o, f32x4.add(v128.load(o), acc));
   }
 }
 
 let touch_sink: i32 = 0;
+/** An opaque zero (see set_opaque_zero in matmul.ts): splats of it plus a constant stay out of loops. */
+let attn_z: i32 = 0;
+export function set_attn_z(z: i32): void { attn_z = z; }
 
 /** Load one byte of every 64 in `n` rows of `bytes` bytes, `stride` apart (a prefetch; WebAssembly has none). */
 function touch_rows(p: usize, stride: usize, bytes: usize, n: i32): void {
@@ -261,6 +265,7 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
   const rowBytes = <usize>kv_bytes(kvt, nKV * headDim), headBytes = <usize>kv_bytes(kvt, headDim);
   const group = nHeads / nKV;
   const scale: f32 = <f32>1.0 / Mathf.sqrt(<f32>headDim);
+  const mK = i32x4.splat(0x8fffffff + attn_z), p112 = f32x4.splat(5.192296858534828e33 + <f32>attn_z);
   for (let j = j0; j < j1; j++) {
     const t = j / nHeads, h = j % nHeads;
     const kvh = h / group;
@@ -279,14 +284,14 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     let i = 0;
     if (wide) {
       for (; i + 4 <= npos; i += 4) {
-        const s4 = f32x4.mul(qk4(qh, kc + <usize>i * rowBytes, rowBytes, headDim, f16), sv);
+        const s4 = f32x4.mul(qk4(qh, kc + <usize>i * rowBytes, rowBytes, headDim, f16, mK, p112), sv);
         v128.store(scores + (<usize>i << 2), s4);
         mxv = f32x4.max(mxv, s4);
       }
     }
     let mx: f32 = max(max(f32x4.extract_lane(mxv, 0), f32x4.extract_lane(mxv, 1)), max(f32x4.extract_lane(mxv, 2), f32x4.extract_lane(mxv, 3)));
     for (; i < npos; i++) {
-      const s1 = qk(qh, kc + <usize>i * rowBytes, headDim, kvt) * scale;
+      const s1 = qk(qh, kc + <usize>i * rowBytes, headDim, kvt, mK, p112) * scale;
       store<f32>(scores + (<usize>i << 2), s1);
       if (s1 > mx) mx = s1;
     }
@@ -312,8 +317,8 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     const iv = f32x4.splat(inv);
     i = 0;
     if (wide) {
-      for (; i + 4 <= npos; i += 4) axpy4(oh, vc + <usize>i * rowBytes, rowBytes, f32x4.mul(v128.load(scores + (<usize>i << 2)), iv), headDim, f16);
+      for (; i + 4 <= npos; i += 4) axpy4(oh, vc + <usize>i * rowBytes, rowBytes, f32x4.mul(v128.load(scores + (<usize>i << 2)), iv), headDim, f16, mK, p112);
     }
-    for (; i < npos; i++) axpy(oh, vc + <usize>i * rowBytes, f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv), headDim, kvt);
+    for (; i < npos; i++) axpy(oh, vc + <usize>i * rowBytes, f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv), headDim, kvt, mK, p112);
   }
 }

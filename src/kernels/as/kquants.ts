@@ -228,28 +228,6 @@ export function dot4_q4_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
   }
 }
 
-/** Decode: rows w + i * rd (i < 8) . x -> y[i * yd], one token; eight row streams (see dot8s_q4_0x4). */
-export function dot8s_q4_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
-  const nb = cols >> 8;
-  const xd = x + <usize>cols;
-  const xs = xd + (<usize>nb << 2);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (let b = 0; b < nb; b++) {
-    const xb = x + (<usize>b << 8), dx = load<f32>(xd + (<usize>b << 2));
-    const bsub = v128.load(xs + (<usize>nb << 5) + (<usize>b << 4));
-    a0 = blk_q4_K(w + <usize>b * 144, xb, bsub, dx, a0);
-    a1 = blk_q4_K(w + 1 * rd + <usize>b * 144, xb, bsub, dx, a1);
-    a2 = blk_q4_K(w + 2 * rd + <usize>b * 144, xb, bsub, dx, a2);
-    a3 = blk_q4_K(w + 3 * rd + <usize>b * 144, xb, bsub, dx, a3);
-    a4 = blk_q4_K(w + 4 * rd + <usize>b * 144, xb, bsub, dx, a4);
-    a5 = blk_q4_K(w + 5 * rd + <usize>b * 144, xb, bsub, dx, a5);
-    a6 = blk_q4_K(w + 6 * rd + <usize>b * 144, xb, bsub, dx, a6);
-    a7 = blk_q4_K(w + 7 * rd + <usize>b * 144, xb, bsub, dx, a7);
-  }
-  store<f32>(y, hsum(a0)); store<f32>(y + yd, hsum(a1)); store<f32>(y + 2 * yd, hsum(a2)); store<f32>(y + 3 * yd, hsum(a3));
-  store<f32>(y + 4 * yd, hsum(a4)); store<f32>(y + 5 * yd, hsum(a5)); store<f32>(y + 6 * yd, hsum(a6)); store<f32>(y + 7 * yd, hsum(a7));
-}
-
 /**
  * One Q4_K row x four tokens (xs bytes apart) -> y[t * ys]: prefill. The row's nibbles and scales
  * are unpacked once per chunk and used for the four tokens.
@@ -324,28 +302,6 @@ export function dot4_q5_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
   }
-}
-
-/** Decode: rows w + i * rd (i < 8) . x -> y[i * yd], one token; eight row streams (see dot8s_q4_0x4). */
-export function dot8s_q5_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
-  const nb = cols >> 8;
-  const xd = x + <usize>cols;
-  const xs = xd + (<usize>nb << 2);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (let b = 0; b < nb; b++) {
-    const xb = x + (<usize>b << 8), dx = load<f32>(xd + (<usize>b << 2));
-    const bsub = v128.load(xs + (<usize>nb << 5) + (<usize>b << 4));
-    a0 = blk_q5_K(w + <usize>b * 176, xb, bsub, dx, a0);
-    a1 = blk_q5_K(w + 1 * rd + <usize>b * 176, xb, bsub, dx, a1);
-    a2 = blk_q5_K(w + 2 * rd + <usize>b * 176, xb, bsub, dx, a2);
-    a3 = blk_q5_K(w + 3 * rd + <usize>b * 176, xb, bsub, dx, a3);
-    a4 = blk_q5_K(w + 4 * rd + <usize>b * 176, xb, bsub, dx, a4);
-    a5 = blk_q5_K(w + 5 * rd + <usize>b * 176, xb, bsub, dx, a5);
-    a6 = blk_q5_K(w + 6 * rd + <usize>b * 176, xb, bsub, dx, a6);
-    a7 = blk_q5_K(w + 7 * rd + <usize>b * 176, xb, bsub, dx, a7);
-  }
-  store<f32>(y, hsum(a0)); store<f32>(y + yd, hsum(a1)); store<f32>(y + 2 * yd, hsum(a2)); store<f32>(y + 3 * yd, hsum(a3));
-  store<f32>(y + 4 * yd, hsum(a4)); store<f32>(y + 5 * yd, hsum(a5)); store<f32>(y + 6 * yd, hsum(a6)); store<f32>(y + 7 * yd, hsum(a7));
 }
 
 /** One Q5_K row x four tokens (xs bytes apart) -> y[t * ys]: prefill, as mm1x4_q4_K. */
@@ -440,29 +396,6 @@ export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
   }
 }
 
-/** Decode: rows w + i * rd (i < 8) . x -> y[i * yd], one token; eight row streams (see dot8s_q4_0x4). */
-export function dot8s_q6_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
-  const nb = cols >> 8;
-  const xd = x + <usize>cols;
-  const xs = xd + (<usize>nb << 2);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (let b = 0; b < nb; b++) {
-    const xb = x + (<usize>b << 8), dx = load<f32>(xd + (<usize>b << 2));
-    const bp = xs + (<usize>b << 5);
-    const bs0 = v128.load(bp), bs1 = v128.load(bp, 16);
-    a0 = blk_q6_K(w + <usize>b * 210, xb, bs0, bs1, dx, a0);
-    a1 = blk_q6_K(w + 1 * rd + <usize>b * 210, xb, bs0, bs1, dx, a1);
-    a2 = blk_q6_K(w + 2 * rd + <usize>b * 210, xb, bs0, bs1, dx, a2);
-    a3 = blk_q6_K(w + 3 * rd + <usize>b * 210, xb, bs0, bs1, dx, a3);
-    a4 = blk_q6_K(w + 4 * rd + <usize>b * 210, xb, bs0, bs1, dx, a4);
-    a5 = blk_q6_K(w + 5 * rd + <usize>b * 210, xb, bs0, bs1, dx, a5);
-    a6 = blk_q6_K(w + 6 * rd + <usize>b * 210, xb, bs0, bs1, dx, a6);
-    a7 = blk_q6_K(w + 7 * rd + <usize>b * 210, xb, bs0, bs1, dx, a7);
-  }
-  store<f32>(y, hsum(a0)); store<f32>(y + yd, hsum(a1)); store<f32>(y + 2 * yd, hsum(a2)); store<f32>(y + 3 * yd, hsum(a3));
-  store<f32>(y + 4 * yd, hsum(a4)); store<f32>(y + 5 * yd, hsum(a5)); store<f32>(y + 6 * yd, hsum(a6)); store<f32>(y + 7 * yd, hsum(a7));
-}
-
 /** 16 weights with their quants q (0..63) already assembled; one scale. */
 // @ts-ignore: decorator
 @inline function grp_q6q(q: v128, xp: usize, sc: v128, s: v128): v128 {
@@ -516,3 +449,42 @@ export function mm1x4_q6_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
   }
   store<f32>(y, hsum(a0)); store<f32>(y + ys, hsum(a1)); store<f32>(y + 2 * ys, hsum(a2)); store<f32>(y + 3 * ys, hsum(a3));
 }
+
+// ------------------------------------------------------------------------------ decode, 8 streams
+
+/** The block function of K-quant `kind` (12 Q4_K, 13 Q5_K, 14 Q6_K) for row pointer p. */
+// @ts-ignore: decorator
+@inline function blk_k(kind: i32, p: usize, b: i32, xb: usize, xs: usize, nb: i32, dx: f32, a: v128): v128 {
+  if (kind == 14) {
+    const bp = xs + (<usize>b << 5);
+    return blk_q6_K(p + <usize>b * 210, xb, v128.load(bp), v128.load(bp, 16), dx, a);
+  }
+  const bsub = v128.load(xs + (<usize>nb << 5) + (<usize>b << 4));
+  return kind == 12 ? blk_q4_K(p + <usize>b * 144, xb, bsub, dx, a) : blk_q5_K(p + <usize>b * 176, xb, bsub, dx, a);
+}
+
+/** Decode: rows w + i * rd (i < 8) . x -> y[i * yd], one token; eight row streams (see dot8s_q4_0x4). */
+// @ts-ignore: decorator
+@inline function dot8s_k(kind: i32, w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
+  const nb = cols >> 8;
+  const xd = x + <usize>cols;
+  const xs = xd + (<usize>nb << 2);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 8), dx = load<f32>(xd + (<usize>b << 2));
+    a0 = blk_k(kind, w, b, xb, xs, nb, dx, a0);
+    a1 = blk_k(kind, w + rd, b, xb, xs, nb, dx, a1);
+    a2 = blk_k(kind, w + 2 * rd, b, xb, xs, nb, dx, a2);
+    a3 = blk_k(kind, w + 3 * rd, b, xb, xs, nb, dx, a3);
+    a4 = blk_k(kind, w + 4 * rd, b, xb, xs, nb, dx, a4);
+    a5 = blk_k(kind, w + 5 * rd, b, xb, xs, nb, dx, a5);
+    a6 = blk_k(kind, w + 6 * rd, b, xb, xs, nb, dx, a6);
+    a7 = blk_k(kind, w + 7 * rd, b, xb, xs, nb, dx, a7);
+  }
+  store<f32>(y, hsum(a0)); store<f32>(y + yd, hsum(a1)); store<f32>(y + 2 * yd, hsum(a2)); store<f32>(y + 3 * yd, hsum(a3));
+  store<f32>(y + 4 * yd, hsum(a4)); store<f32>(y + 5 * yd, hsum(a5)); store<f32>(y + 6 * yd, hsum(a6)); store<f32>(y + 7 * yd, hsum(a7));
+}
+
+export function dot8s_q4_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void { dot8s_k(12, w, rd, x, cols, y, yd); }
+export function dot8s_q5_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void { dot8s_k(13, w, rd, x, cols, y, yd); }
+export function dot8s_q6_K(w: usize, rd: usize, x: usize, cols: i32, y: usize, yd: usize): void { dot8s_k(14, w, rd, x, cols, y, yd); }

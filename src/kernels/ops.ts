@@ -23,7 +23,7 @@ export const OPS: OpSpec[] = [
   { fn: "rmsnorm", nargs: 7, split: [5, 6], align: 1, floats: [4] },
   { fn: "rope", nargs: 7, split: [5, 6], align: 1 },
   { fn: "silu_mul", nargs: 5, split: [3, 4], align: 4 },
-  { fn: "attention", nargs: 11, split: [9, 10], align: 1, scratch: 4 },
+  { fn: "attention", nargs: 13, split: [11, 12], align: 1, scratch: 4 },
   { fn: "quantize_q8_K", nargs: 6, split: [4, 5], align: 1 },
   // training (as/train.ts)
   { fn: "pack_b", nargs: 8, split: [6, 7], align: 8 },

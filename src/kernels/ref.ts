@@ -203,8 +203,10 @@ export class RefKernels implements KernelExports {
     } else this.f32v(dst, n).set(s);
   }
 
-  attention(q: number, qStride: number, info: number, out: number, scores: number,
-    headDim: number, nHeads: number, nKV: number, kvt: number, j0: number, j1: number): void {
+  attention(q: number, qStride: number, info: number, out: number, _scratch: number,
+    headDim: number, nHeads: number, nKV: number, kvt: number, nTok: number, _ctx: number, j0: number, j1: number): void {
+    // the item order of the wasm kernel: head-major for several tokens over an f16 cache
+    const hm = nTok > 1 && kvt === 1;
     const group = nHeads / nKV;
     const rowBytes = this.kv_bytes(kvt, nKV * headDim), headBytes = this.kv_bytes(kvt, headDim);
     const inf = new DataView(this.memory.buffer);
@@ -214,7 +216,7 @@ export class RefKernels implements KernelExports {
       return kvt === 1 ? halfToFloat(inf.getUint16(p + 2 * d, true)) : inf.getFloat32(p + 4 * d, true);
     };
     for (let j = j0; j < j1; j++) {
-      const t = Math.floor(j / nHeads), h = j % nHeads, kvh = Math.floor(h / group);
+      const t = hm ? j % nTok : Math.floor(j / nHeads), h = hm ? Math.floor(j / nTok) : j % nHeads, kvh = Math.floor(h / group);
       const qh = this.f32v(q + (t * qStride + h * headDim) * 4, headDim);
       const oh = this.f32v(out + (t * qStride + h * headDim) * 4, headDim);
       const kc = inf.getUint32(info + t * 12, true) + kvh * headBytes, vc = inf.getUint32(info + t * 12 + 4, true) + kvh * headBytes;
@@ -233,6 +235,5 @@ export class RefKernels implements KernelExports {
       for (let i = 0; i < npos; i++) for (let d = 0; d < headDim; d++) o[d] += (s[i] / sum) * kvAt(vc + i * rowBytes, d);
       oh.set(o);
     }
-    void scores;
   }
 }

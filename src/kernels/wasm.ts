@@ -29,9 +29,12 @@ export interface KernelExports {
   /** kvt: 0 f32, 1 f16, 2 q8_0. */
   store_kv(src: number, dst: number, n: number, kvt: number): void;
   kv_bytes(kvt: number, n: number): number;
-  /** `info`: per token i32 (K cache ptr, V cache ptr, positions seen); see as/ops.ts. */
-  attention(q: number, qStride: number, info: number, out: number, scores: number,
-    headDim: number, nHeads: number, nKV: number, kvt: number, j0: number, j1: number): void;
+  /**
+   * `info`: per token i32 (K cache ptr, V cache ptr, positions seen); `scratch`: per thread f32
+   * [ctx * (2 * headDim + 1)]; items j in [j0, j1) of nTok * nHeads. See as/ops.ts.
+   */
+  attention(q: number, qStride: number, info: number, out: number, scratch: number,
+    headDim: number, nHeads: number, nKV: number, kvt: number, nTok: number, ctx: number, j0: number, j1: number): void;
   f2h(x: number): number;
   /** GGUF rows -> x4 groups in place (see repack.ts); 0, or 1 + row * blocksPerRow + block of an inf/NaN scale. */
   repack_x4(kind: number, p: number, rows: number, cols: number, tmp: number): number;

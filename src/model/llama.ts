@@ -16,7 +16,7 @@ import { activationFormat, activationStride, KERNEL_WEIGHT_TYPES } from "../kern
 import { compileKernels, detectVariant, instantiateKernels, type KernelExports, type KernelVariant } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
 import { createExec, type Backend, type Exec } from "./exec.js";
-import { availableMemory, gb, KV_CODE, kvRowBytes, LOGIT_ROWS, planModel, type KVType, type ModelPlan, type PlacedWeight } from "./plan.js";
+import { attentionScratchBytes, availableMemory, gb, KV_CODE, kvRowBytes, LOGIT_ROWS, planModel, type KVType, type ModelPlan, type PlacedWeight } from "./plan.js";
 import { ropeTable } from "./rope.js";
 import { cpus } from "node:os";
 
@@ -133,7 +133,7 @@ export class LlamaModel {
       }
     });
     const exec = await createExec(backend, memories, plan.shards.map((s) => s.lut), nThreads, variant);
-    exec.setScratchStride(ctx * 4);
+    exec.setScratchStride(attentionScratchBytes(ctx, config.headDim));
     return new LlamaModel(config, ctx, batch, kvType, plan, memories, exec, backend === "ref" ? "ref" : variant);
   }
 
@@ -245,7 +245,7 @@ export class LlamaModel {
           info[3 * t] = kc; info[3 * t + 1] = vc; info[3 * t + 2] = positions[t] + 1;
         }
         // causal attention, GQA: xb2 = softmax(q k^T / sqrt(hd)) v; token t sees positions 0..pos_t of its sequence
-        this.run(si, "attention", b.q, dim, b.info, b.xb2, b.scores, headDim, nHeads, nKV, kvt, 0, T * nHeads);
+        this.run(si, "attention", b.q, dim, b.info, b.xb2, b.scores, headDim, nHeads, nKV, kvt, T, this.ctx, 0, T * nHeads);
         // output projection and residual: x += wo . xb2
         this.matmul(si, L.attn_output, input(b.xb2), T, b.xb);
         this.direct(si, "add", b.x, b.xb, T * dim);

@@ -71,7 +71,7 @@ export interface ShardBuffers {
   cs: number; // RoPE cos/sin [B][headDim]
   repack: number; // scratch for loading: one group of four rows of the widest repacked weight
   info: number; // attention: per token i32 (K cache ptr, V cache ptr, positions seen) [B][3]
-  scores: number; // attention scratch [threads][ctx]
+  scores: number; // attention scratch [threads][ctx * (2 * headDim + 1)] f32 (see attentionScratchBytes)
   logits: number; // [min(B, LOGIT_ROWS)][vocab], last shard only (0 elsewhere)
 }
 
@@ -108,6 +108,9 @@ export interface ModelPlan {
 /** Rows of logits computed per output matmul (a long prompt's "all" logits are made in chunks). */
 export const LOGIT_ROWS = 64;
 
+/** Per-thread attention scratch: scores, and one K/V head decoded to f32 for prefill (as/ops.ts). */
+export function attentionScratchBytes(ctx: number, headDim: number): number { return 4 * ctx * (2 * headDim + 1); }
+
 const LAYER_TENSORS = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"] as const;
 const MAX_SHARD = MAX_PAGES * PAGE - 64 * PAGE;
 
@@ -142,7 +145,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
   // Activation buffers per shard (the last one adds the logits).
   const B = o.batch, wide = Math.max(c.dim, c.ffnDim);
   const actBytes = 4 * B * (4 * c.dim + 2 * kvDim + 2 * c.ffnDim + c.headDim + 3) + B * activationStride("q8_0", wide)
-    + B * activationStride("q8_K", Math.ceil(wide / 256) * 256) + 4 * o.nThreads * o.ctx + 65536 * 4 + 64 * 16 + o.heapBase;
+    + B * activationStride("q8_K", Math.ceil(wide / 256) * 256) + o.nThreads * attentionScratchBytes(o.ctx, c.headDim) + 65536 * 4 + 64 * 16 + o.heapBase;
   const logitBytes = 4 * Math.min(B, LOGIT_ROWS) * c.vocabSize;
 
   // Greedy: fill a shard with layers while they fit; the last shard must also take the globals.
@@ -193,7 +196,7 @@ export function planModel(c: ModelConfig, tensors: ReadonlyMap<string, ModelTens
       cs: f("rope cos/sin", B * c.headDim),
       repack: arena.alloc("repack scratch", Math.max(...weights.map((w) => (w.kind !== w.type ? 4 * w.rowBytes : 0)), 0)),
       info: f("attention info", B * 3),
-      scores: f("attention scores", o.nThreads * o.ctx),
+      scores: arena.alloc("attention scratch", o.nThreads * attentionScratchBytes(o.ctx, c.headDim)),
       logits: last ? f("logits", Math.min(B, LOGIT_ROWS) * c.vocabSize) : 0,
     };
     if (arena.size > MAX_PAGES * PAGE) throw new Error(`shard ${si} planned at ${arena.size} bytes, over 4 GiB (planner bug)`);

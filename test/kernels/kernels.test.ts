@@ -148,7 +148,7 @@ for (const variant of variants) {
         fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, vc + p * row, kvDim, kvt);
       }
       const o1 = s.alloc(nTok * nHeads * headDim * 4), o2 = s.alloc(nTok * nHeads * headDim * 4);
-      const sc = s.alloc(npos * 4);
+      const sc = s.alloc(npos * 4 * (2 * headDim + 1));
       const qs = nHeads * headDim;
       // per token (K ptr, V ptr, positions seen): a causal chunk of one sequence, except that the
       // last token belongs to another "sequence" whose cache starts 3 positions later and is shorter
@@ -156,8 +156,18 @@ for (const variant of variants) {
       const iv = new Int32Array(s.memory.buffer, info, nTok * 3);
       for (let t = 0; t < nTok; t++) iv.set([kc, vc, posBase + t + 1], t * 3);
       iv.set([kc + 3 * row, vc + 3 * row, 17], (nTok - 1) * 3);
-      s.k.attention(q, qs, info, o1, sc, headDim, nHeads, nKV, kvt, 0, nTok * nHeads);
-      s.ref.attention(q, qs, info, o2, sc, headDim, nHeads, nKV, kvt, 0, nTok * nHeads);
+      s.k.attention(q, qs, info, o1, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, nTok * nHeads);
+      s.ref.attention(q, qs, info, o2, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, nTok * nHeads);
+      // any split of the items, and one token at a time, give the same bits as the whole batch
+      const o3 = s.alloc(nTok * nHeads * headDim * 4), o4 = s.alloc(nTok * nHeads * headDim * 4);
+      s.k.attention(q, qs, info, o3, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, 7);
+      s.k.attention(q, qs, info, o3, sc, headDim, nHeads, nKV, kvt, nTok, npos, 7, nTok * nHeads);
+      for (let t = 0; t < nTok; t++) {
+        s.k.attention(q + t * qs * 4, qs, info + t * 12, o4 + t * qs * 4, sc, headDim, nHeads, nKV, kvt, 1, npos, 0, nHeads);
+      }
+      const whole = new Uint8Array(s.memory.buffer, o1, nTok * qs * 4);
+      assert.deepEqual(new Uint8Array(s.memory.buffer, o3, nTok * qs * 4), whole);
+      assert.deepEqual(new Uint8Array(s.memory.buffer, o4, nTok * qs * 4), whole);
       const a = new Float32Array(s.memory.buffer, o1, nTok * qs), b = new Float32Array(s.memory.buffer, o2, nTok * qs);
       assert.ok(maxRelErr(a, b, 1) < 2e-6, `max error ${maxRelErr(a, b, 1)}`);
     });

@@ -253,32 +253,55 @@ function touch_rows(p: usize, stride: usize, bytes: usize, n: i32): void {
 
 /**
  * Attention with grouped K/V heads, for work items j in [j0, j1) of nTok*nHeads (token t = j / nHeads,
- * head h = j % nHeads). Each token names its own cache: `info` holds per token three i32
+ * head h = j % nHeads; head-major, t = j % nTok and h = j / nTok, for several tokens over an f16
+ * cache, see below). Each token names its own cache: `info` holds per token three i32
  * (K cache pointer, V cache pointer, number of positions it sees), so one batch can mix tokens of
  * several sequences; a causal chunk of one sequence is the case where the pointers are shared and the
  * counts grow by one. Each cache position holds kvDim = nKV*headDim values of type `kvt` (f32, f16
- * or Q8_0 blocks). q and out are f32 [nTok][qStride]. `scores` is per-thread scratch of f32 [most
- * positions]. Head h reads K/V head h / (nHeads/nKV).
+ * or Q8_0 blocks). q and out are f32 [nTok][qStride]. `scratch` is per-thread scratch of f32
+ * [ctx * (2 * headDim + 1)] (ctx: the most positions a token sees). Head h reads K/V head h / (nHeads/nKV).
  */
-export function attention(q: usize, qStride: i32, info: usize, out: usize, scores: usize,
-  headDim: i32, nHeads: i32, nKV: i32, kvt: i32, j0: i32, j1: i32): void {
-  const rowBytes = <usize>kv_bytes(kvt, nKV * headDim), headBytes = <usize>kv_bytes(kvt, headDim);
+export function attention(q: usize, qStride: i32, info: usize, out: usize, scratch: usize,
+  headDim: i32, nHeads: i32, nKV: i32, kvt: i32, nTok: i32, ctx: i32, j0: i32, j1: i32): void {
+  const cacheRowBytes = <usize>kv_bytes(kvt, nKV * headDim), headBytes = <usize>kv_bytes(kvt, headDim);
   const group = nHeads / nKV;
   const scale: f32 = <f32>1.0 / Mathf.sqrt(<f32>headDim);
   const mK = i32x4.splat(0x8fffffff + attn_z), p112 = f32x4.splat(5.192296858534828e33 + <f32>attn_z);
+  // Several tokens over an f16 cache (prefill): items go head by head, and the head's K/V rows are
+  // decoded to f32 once into the scratch (kf, vf) and reused by every token and every query head of
+  // the group. The products and sums are the same as decoding them on the fly, so results do not
+  // depend on the batch.
+  const hm = nTok > 1 && kvt == KV_F16;
+  const hdBytes = <usize>headDim << 2;
+  const kf = scratch, vf = kf + <usize>ctx * hdBytes, scores = hm ? vf + <usize>ctx * hdBytes : scratch;
+  let curKc: usize = 0, curVc: usize = 0, conv = 0;
   for (let j = j0; j < j1; j++) {
-    const t = j / nHeads, h = j % nHeads;
+    const t = hm ? j % nTok : j / nHeads, h = hm ? j / nTok : j % nHeads;
     const kvh = h / group;
     const qh = q + ((<usize>t * <usize>qStride + <usize>h * <usize>headDim) << 2);
     const oh = out + ((<usize>t * <usize>qStride + <usize>h * <usize>headDim) << 2);
-    const kc = <usize>load<u32>(info + <usize>t * 12) + <usize>kvh * headBytes;
-    const vc = <usize>load<u32>(info + <usize>t * 12 + 4) + <usize>kvh * headBytes;
+    let kc = <usize>load<u32>(info + <usize>t * 12) + <usize>kvh * headBytes;
+    let vc = <usize>load<u32>(info + <usize>t * 12 + 4) + <usize>kvh * headBytes;
     const npos = load<i32>(info + <usize>t * 12 + 8);
-    // scores[i] = q . k_i / sqrt(headDim), four positions at a time, and their max. The head's
-    // cached rows sit rowBytes apart (every position holds all K/V heads): first touch them all in a
-    // tight loop, so their cache misses overlap instead of stalling the dot products one by one.
-    touch_rows(kc, rowBytes, headBytes, npos);
-    const wide = kvt != KV_Q8_0, f16 = kvt == KV_F16;
+    let rowBytes = cacheRowBytes, f16 = kvt == KV_F16;
+    if (hm) {
+      if (kc != curKc || vc != curVc) { curKc = kc; curVc = vc; conv = 0; }
+      for (; conv < npos; conv++) {
+        const ko = kc + <usize>conv * cacheRowBytes, vo = vc + <usize>conv * cacheRowBytes;
+        const kd = kf + <usize>conv * hdBytes, vd = vf + <usize>conv * hdBytes;
+        for (let d = 0; d < headDim; d += 4) {
+          v128.store(kd + (<usize>d << 2), kv4(ko, d, true, mK, p112));
+          v128.store(vd + (<usize>d << 2), kv4(vo, d, true, mK, p112));
+        }
+      }
+      kc = kf; vc = vf; rowBytes = hdBytes; f16 = false;
+    } else {
+      // scores[i] = q . k_i / sqrt(headDim), four positions at a time, and their max. The head's
+      // cached rows sit rowBytes apart (every position holds all K/V heads): first touch them all in a
+      // tight loop, so their cache misses overlap instead of stalling the dot products one by one.
+      touch_rows(kc, rowBytes, headBytes, npos);
+    }
+    const wide = kvt != KV_Q8_0;
     const sv = f32x4.splat(scale);
     let mxv = f32x4.splat(-Infinity);
     let i = 0;
@@ -291,7 +314,7 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     }
     let mx: f32 = max(max(f32x4.extract_lane(mxv, 0), f32x4.extract_lane(mxv, 1)), max(f32x4.extract_lane(mxv, 2), f32x4.extract_lane(mxv, 3)));
     for (; i < npos; i++) {
-      const s1 = qk(qh, kc + <usize>i * rowBytes, headDim, kvt, mK, p112) * scale;
+      const s1 = qk(qh, kc + <usize>i * rowBytes, headDim, hm ? KV_F32 : kvt, mK, p112) * scale;
       store<f32>(scores + (<usize>i << 2), s1);
       if (s1 > mx) mx = s1;
     }
@@ -312,13 +335,13 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, score
     }
     const inv: f32 = <f32>1.0 / sum;
     // out = sum_i p_i v_i, four rows of V per pass
-    touch_rows(vc, rowBytes, headBytes, npos);
+    if (!hm) touch_rows(vc, rowBytes, headBytes, npos);
     for (let d = 0; d < headDim; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
     const iv = f32x4.splat(inv);
     i = 0;
     if (wide) {
       for (; i + 4 <= npos; i += 4) axpy4(oh, vc + <usize>i * rowBytes, rowBytes, f32x4.mul(v128.load(scores + (<usize>i << 2)), iv), headDim, f16, mK, p112);
     }
-    for (; i < npos; i++) axpy(oh, vc + <usize>i * rowBytes, f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv), headDim, kvt, mK, p112);
+    for (; i < npos; i++) axpy(oh, vc + <usize>i * rowBytes, f32x4.splat(load<f32>(scores + (<usize>i << 2)) * inv), headDim, hm ? KV_F32 : kvt, mK, p112);
   }
 }

@@ -360,7 +360,7 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
 function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 136;
@@ -382,7 +382,7 @@ function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
 function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
   let acc = f32x4.splat(0);
   let b = 0;
   for (; b + 2 <= nb; b += 2) {
@@ -435,10 +435,17 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
 
 /**
  * V8 (TurboFan) rematerialises every SIMD constant at each use inside a loop (three instructions
- * apiece). Splats of this opaque zero plus the constant are computed once, before the loop.
+ * apiece). The kernels' constants are globals instead, copied into locals before their loops (one
+ * load each). set_opaque_zero is exported (the host never calls it) so that the optimiser cannot
+ * prove them constant and fold them back into literals; it rewrites them with the same values.
  */
-let Z: i32 = 0;
-export function set_opaque_zero(v: i32): void { Z = v; set_kquant_consts(v); set_f16_consts(v); set_attn_z(v); }
+let C_M0F: v128 = i8x16.splat(0x0f), C_ONES: v128 = i16x8.splat(1);
+let C_MK: v128 = i32x4.splat(0x8fffffff), C_P112: v128 = f32x4.splat(5.192296858534828e33); // see scales4_fin
+export function set_opaque_zero(v: i32): void {
+  const z = i32x4.splat(v);
+  C_M0F = i32x4.add(C_M0F, z); C_ONES = i32x4.add(C_ONES, z); C_MK = i32x4.add(C_MK, z); C_P112 = i32x4.add(C_P112, z);
+  set_kquant_consts(v); set_f16_consts(v); set_attn_z(v);
+}
 
 /**
  * The four f16 scales at p -> f32x4, for finite values (the loader refuses inf/NaN scales). Each is
@@ -473,9 +480,7 @@ function dot8s_q4_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
   const nb = cols >> 5;
   const xd = x + <usize>cols;
   const xs = xd + (<usize>nb << 2);
-  const m = i8x16.splat(<i8>(0x0f + Z));
-  const ones = i16x8.splat(<i16>(1 + Z));
-  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const m = C_M0F, ones = C_ONES, mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
@@ -498,9 +503,7 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   const nb = cols >> 5;
   const xd = x + <usize>cols;
   const xs = xd + (<usize>nb << 2);
-  const m = i8x16.splat(<i8>(0x0f + Z));
-  const ones = i16x8.splat(<i16>(1 + Z));
-  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const m = C_M0F, ones = C_ONES, mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
   let acc = f32x4.splat(0);
   let b = 0;
   // two blocks per iteration; one accumulator with the blocks in order, so the sums are the prefill
@@ -579,9 +582,7 @@ function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
 function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 5;
   const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
-  const m = i8x16.splat(<i8>(0x0f + Z));
-  const ones = i16x8.splat(<i16>(1 + Z));
-  const mK = i32x4.splat(0x8fffffff + Z), p112 = f32x4.splat(5.192296858534828e33 + <f32>Z);
+  const m = C_M0F, ones = C_ONES, mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;

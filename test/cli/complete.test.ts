@@ -74,6 +74,17 @@ test("a tensor type the engine has no kernel for is refused before loading", () 
   assertUserError(runCli(["complete", "-m", p, "-p", "x"]), /blk\.0\.ffn_up\.weight has type Q5_0; the engine runs F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K/);
 });
 
+test("a block scale that is inf or NaN is refused at load, naming tensor, row and block", () => {
+  const p = variant("nan-scale.gguf", (_m, t) => {
+    const w = t.find((x) => x.name === "blk.1.attn_k.weight")!;
+    const data = new Uint8Array(w.data as Uint8Array); // Q8_0: 34-byte blocks, the f16 scale first
+    const rb = (w.dims[0] / 32) * 34;
+    data[2 * rb + 34] = 0x00; data[2 * rb + 35] = 0x7e; // row 2, block 1: f16 NaN
+    w.data = data;
+  });
+  assertUserError(runCli(["complete", "-m", p, "-p", "x"]), /blk\.1\.attn_k\.weight, row 2, block 1 \(byte \d+ of the tensor's data\): the block scale is inf or NaN/);
+});
+
 test("a missing tensor and a wrong shape are named", () => {
   const missing = variant("missing.gguf", (_m, t) => { t.splice(t.findIndex((x) => x.name === "blk.1.attn_v.weight"), 1); });
   assertUserError(runCli(["complete", "-m", missing, "-p", "x"]), /blk\.1\.attn_v\.weight/);

@@ -3,12 +3,28 @@
 // The constants of h2f_u32 as globals: V8 rematerialises a literal v128 at every use inside a loop
 // (three instructions) but reads a global with one load. set_f16_consts (reached from an export, so
 // the optimiser cannot fold them back into literals) rewrites them with the same values.
-let H_SIGN: v128 = i32x4.splat(0x8000), H_EM: v128 = i32x4.splat(0x7fff), H_P112: v128 = f32x4.splat(5.192296858534828e33);
+let H_SIGN: v128 = i32x4.splat(0x8000), H_EM: v128 = i32x4.splat(0x7fff);
+export let H_P112: v128 = f32x4.splat(5.192296858534828e33);
 let H_INF: v128 = i32x4.splat(0x7f800000), H_MAXF: v128 = i32x4.splat(0x7bff);
+/** The constants of h2f4_fin (copy them into locals before a loop and pass them in). */
+export let H_MK: v128 = i32x4.splat(0x8fffffff);
 export function set_f16_consts(z: i32): void {
   const zv = i32x4.splat(z);
   H_SIGN = i32x4.add(H_SIGN, zv); H_EM = i32x4.add(H_EM, zv); H_P112 = i32x4.add(H_P112, zv);
-  H_INF = i32x4.add(H_INF, zv); H_MAXF = i32x4.add(H_MAXF, zv);
+  H_INF = i32x4.add(H_INF, zv); H_MAXF = i32x4.add(H_MAXF, zv); H_MK = i32x4.add(H_MK, zv);
+}
+
+/**
+ * The four f16 values at p -> f32x4, for finite values only (inf/NaN become large finite numbers;
+ * callers keep them out: the loader refuses such block scales, store_kv saturates the cache). Each
+ * is sign-extended to 32 bits and shifted left 13: mantissa and exponent land where an f32 keeps
+ * them and the sign in bit 31, with three more copies of the sign in bits 28..30 that mK
+ * (H_MK = 0x8fffffff) clears. Read as f32 that is the value times 2^-112 (normals and subnormals
+ * alike), so p112 (H_P112 = 2^112) scales it back: four instructions.
+ */
+// @ts-ignore: decorator
+@inline export function h2f4_fin(p: usize, mK: v128, p112: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(p), 13), mK), p112);
 }
 
 /** Four f16 values in the low 16 bits of each i32 lane -> f32x4, exact (subnormals, inf, NaN). */

@@ -10,8 +10,7 @@
 // tokens are tiled so the four weight rows stay in L1 while a tile of tokens streams past. Decode
 // (one token) streams eight evenly spaced groups or rows at once (dot8s_*), which is what keeps
 // DRAM busy from WebAssembly.
-import { h2f_u32, set_f16_consts } from "./f16";
-import { set_attn_z } from "./ops";
+import { h2f4_fin, h2f_u32, H_MK, H_P112, set_f16_consts } from "./f16";
 import { dot4_q4_K, dot4_q5_K, dot4_q6_K, dot8s_q4_K, dot8s_q5_K, dot8s_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K, set_kquant_consts } from "./kquants";
 
 const TT: i32 = 8; // token tile
@@ -336,8 +335,6 @@ function mm4x4_q4_0(w: usize, rb: usize, x: usize, xs: usize, cols: i32, y: usiz
 
 const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
 
-// @ts-ignore: decorator
-@inline function scales_x4(p: usize): v128 { return h2f_u32(i32x4.extend_low_i16x8_u(v128.load64_zero(p))); }
 
 /** Row sums of one Q8_0 block (32 quants at q) with widened activations xl0..xh1, as i32x4 partials. */
 // @ts-ignore: decorator
@@ -352,7 +349,7 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
   const xl0 = v128.load8x8_s(xb), xh0 = v128.load8x8_s(xb, 8), xl1 = v128.load8x8_s(xb, 16), xh1 = v128.load8x8_s(xb, 24);
   const s = hsum4(rsum_q8_0(p + 8, xl0, xh0, xl1, xh1), rsum_q8_0(p + 40, xl0, xh0, xl1, xh1),
     rsum_q8_0(p + 72, xl0, xh0, xl1, xh1), rsum_q8_0(p + 104, xl0, xh0, xl1, xh1));
-  const d = f32x4.mul(scales4_fin(p, mK, p112), v128.load32_splat(xdb));
+  const d = f32x4.mul(h2f4_fin(p, mK, p112), v128.load32_splat(xdb));
   return f32x4.mul(f32x4.convert_i32x4_s(s), d);
 }
 
@@ -360,7 +357,7 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
 function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
+  const mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 136;
@@ -382,7 +379,7 @@ function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
 function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
+  const mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
   let acc = f32x4.splat(0);
   let b = 0;
   for (; b + 2 <= nb; b += 2) {
@@ -440,23 +437,10 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
  * prove them constant and fold them back into literals; it rewrites them with the same values.
  */
 let C_M0F: v128 = i8x16.splat(0x0f), C_ONES: v128 = i16x8.splat(1);
-let C_MK: v128 = i32x4.splat(0x8fffffff), C_P112: v128 = f32x4.splat(5.192296858534828e33); // see scales4_fin
 export function set_opaque_zero(v: i32): void {
   const z = i32x4.splat(v);
-  C_M0F = i32x4.add(C_M0F, z); C_ONES = i32x4.add(C_ONES, z); C_MK = i32x4.add(C_MK, z); C_P112 = i32x4.add(C_P112, z);
-  set_kquant_consts(v); set_f16_consts(v); set_attn_z(v);
-}
-
-/**
- * The four f16 scales at p -> f32x4, for finite values (the loader refuses inf/NaN scales). Each is
- * sign-extended to 32 bits and shifted left 13: the mantissa and exponent land where an f32 keeps
- * them and the sign in bit 31, with three more copies of the sign in bits 28..30 that mK
- * (0x8fffffff) clears. Read as f32 that is the value times 2^-112 (normals and subnormals alike),
- * so p112 = 2^112 scales it back: four instructions.
- */
-// @ts-ignore: decorator
-@inline function scales4_fin(p: usize, mK: v128, p112: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(p), 13), mK), p112);
+  C_M0F = i32x4.add(C_M0F, z); C_ONES = i32x4.add(C_ONES, z);
+  set_kquant_consts(v); set_f16_consts(v);
 }
 
 /** One Q4_0x4 block's contribution for four rows: (integer sums - 8 sum(x)) * d_w * d_x. */
@@ -464,7 +448,7 @@ export function set_opaque_zero(v: i32): void {
 @inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mK: v128, p112: v128): v128 {
   const s = bsum16_q4_0x4(p + 8, v128.load(xb), v128.load(xb, 16), m);
   const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.shl(v128.load32_splat(xsb), 3));
-  const d = f32x4.mul(scales4_fin(p, mK, p112), v128.load32_splat(xdb));
+  const d = f32x4.mul(h2f4_fin(p, mK, p112), v128.load32_splat(xdb));
   return f32x4.mul(f32x4.convert_i32x4_s(i), d);
 }
 
@@ -480,7 +464,7 @@ function dot8s_q4_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
   const nb = cols >> 5;
   const xd = x + <usize>cols;
   const xs = xd + (<usize>nb << 2);
-  const m = C_M0F, ones = C_ONES, mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
+  const m = C_M0F, ones = C_ONES, mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
@@ -503,7 +487,7 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   const nb = cols >> 5;
   const xd = x + <usize>cols;
   const xs = xd + (<usize>nb << 2);
-  const m = C_M0F, ones = C_ONES, mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
+  const m = C_M0F, ones = C_ONES, mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
   let acc = f32x4.splat(0);
   let b = 0;
   // two blocks per iteration; one accumulator with the blocks in order, so the sums are the prefill
@@ -556,7 +540,7 @@ function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
     const a1 = i16x8.extend_low_i8x16_s(q2), b1 = i16x8.extend_high_i8x16_s(q2), c1 = i16x8.extend_low_i8x16_s(q3), e1 = i16x8.extend_high_i8x16_s(q3);
     const a2 = i16x8.extend_low_i8x16_s(q4), b2 = i16x8.extend_high_i8x16_s(q4), c2 = i16x8.extend_low_i8x16_s(q5), e2 = i16x8.extend_high_i8x16_s(q5);
     const a3 = i16x8.extend_low_i8x16_s(q6), b3 = i16x8.extend_high_i8x16_s(q6), c3 = i16x8.extend_low_i8x16_s(q7), e3 = i16x8.extend_high_i8x16_s(q7);
-    const ws = scales_x4(p);
+    const ws = h2f4_fin(p, H_MK, H_P112);
     const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2);
     r0 = step4_q8_0(x + xo, x + dOff, ws, a0, b0, c0, e0, a1, b1, c1, e1, a2, b2, c2, e2, a3, b3, c3, e3, r0);
     r1 = step4_q8_0(x + xs + xo, x + xs + dOff, ws, a0, b0, c0, e0, a1, b1, c1, e1, a2, b2, c2, e2, a3, b3, c3, e3, r1);
@@ -582,14 +566,14 @@ function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
 function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
   const nb = cols >> 5;
   const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
-  const m = C_M0F, ones = C_ONES, mK = C_MK, p112 = C_P112; // locals: loaded once, before the loop
+  const m = C_M0F, ones = C_ONES, mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
     const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
     const l0 = v128.and(q0, m), h0 = v128.and(i16x8.shr_u(q0, 4), m), l1 = v128.and(q1, m), h1 = v128.and(i16x8.shr_u(q1, 4), m);
     const l2 = v128.and(q2, m), h2 = v128.and(i16x8.shr_u(q2, 4), m), l3 = v128.and(q3, m), h3 = v128.and(i16x8.shr_u(q3, 4), m);
-    const ws = scales4_fin(p, mK, p112);
+    const ws = h2f4_fin(p, mK, p112);
     const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
     a0 = step4_q4_0x4(x, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a0);
     a1 = step4_q4_0x4(x + xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a1);

@@ -1,6 +1,6 @@
 // Element-wise and per-token operations of the Llama block (AssemblyScript).
 // Pointers are byte offsets into the shared memory; strides are in elements unless named otherwise.
-import { f2h, h2f, round_f16 } from "./f16";
+import { f2h, h2f, h2f4_fin, H_MK, H_P112, round_f16 } from "./f16";
 import { q8Stride } from "./matmul";
 
 /**
@@ -127,16 +127,13 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
 }
 
 /**
- * Four consecutive cache values at element i of a head row: f32, or f16 decoded in four
- * instructions (the cache never holds inf/NaN, see store_kv): sign-extend to 32 bits and shift left
- * 13, which puts mantissa and exponent where an f32 keeps them and the sign in bit 31; mK
- * (0x8fffffff) clears the sign's other copies in bits 28..30; the result reads as the value times
- * 2^-112 (normals and subnormals alike) and p112 = 2^112 scales it back. mK and p112 come in as
- * locals because V8 rematerialises a literal v128 at every use inside a loop.
+ * Four consecutive cache values at element i of a head row: f32, or f16 decoded by h2f4_fin (the
+ * cache never holds inf/NaN, see store_kv). mK and p112 are its constants, passed in as locals
+ * because V8 rematerialises a literal v128 at every use inside a loop.
  */
 // @ts-ignore: decorator
 @inline function kv4(p: usize, i: i32, f16: bool, mK: v128, p112: v128): v128 {
-  return f16 ? f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(p + (<usize>i << 1)), 13), mK), p112) : v128.load(p + (<usize>i << 2));
+  return f16 ? h2f4_fin(p + (<usize>i << 1), mK, p112) : v128.load(p + (<usize>i << 2));
 }
 
 /** Four consecutive values of a Q8_0 head row (element i of a 32-block at p), times its scale d. */
@@ -237,9 +234,6 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
 }
 
 let touch_sink: i32 = 0;
-/** An opaque zero (see set_opaque_zero in matmul.ts): splats of it plus a constant stay out of loops. */
-let attn_z: i32 = 0;
-export function set_attn_z(z: i32): void { attn_z = z; }
 
 /** Load one byte of every 64 in `n` rows of `bytes` bytes, `stride` apart (a prefetch; WebAssembly has none). */
 function touch_rows(p: usize, stride: usize, bytes: usize, n: i32): void {
@@ -266,7 +260,7 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, scrat
   const cacheRowBytes = <usize>kv_bytes(kvt, nKV * headDim), headBytes = <usize>kv_bytes(kvt, headDim);
   const group = nHeads / nKV;
   const scale: f32 = <f32>1.0 / Mathf.sqrt(<f32>headDim);
-  const mK = i32x4.splat(0x8fffffff + attn_z), p112 = f32x4.splat(5.192296858534828e33 + <f32>attn_z);
+  const mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
   // Several tokens over an f16 cache (prefill): items go head by head, and the head's K/V rows are
   // decoded to f32 once into the scratch (kf, vf) and reused by every token and every query head of
   // the group. The products and sums are the same as decoding them on the fly, so results do not

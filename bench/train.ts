@@ -22,7 +22,6 @@ const SHAPE: LlamaShape = { dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688,
 const B = 8, T = 256;
 const OPT = { lr: 3e-4, minLrRatio: 0.1, warmup: 0, steps: 1000, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1 };
 
-
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 /** Our training steps: tok/s (best, median) and the time per kernel of the last step. */

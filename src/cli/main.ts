@@ -9,10 +9,10 @@
  *   70 anything else: a bug in codellama-ts; printed with its stack (EX_SOFTWARE)
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { UserError } from "../util/errors.js";
+import { packageRoot } from "../util/package-root.js";
 import { register as registerInspect } from "./commands/inspect.js";
 import { register as registerMakeModel } from "./commands/make-model.js";
 import { register as registerComplete } from "./commands/complete.js";
@@ -28,16 +28,10 @@ import { register as registerTrain } from "./commands/train.js";
 import { register as registerQuantize } from "./commands/quantize.js";
 import { register as registerLineInfill } from "./commands/line-infill.js";
 
-/** The version in package.json, found by walking up from this file (works from src/ and dist/src/). */
+/** The version in this package's package.json (0.0.0 if there is none). */
 function packageVersion(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const p = join(d, "package.json");
-    if (existsSync(p)) return (JSON.parse(readFileSync(p, "utf8")) as { version: string }).version;
-    const up = dirname(d);
-    if (up === d) return "0.0.0";
-    d = up;
-  }
+  const p = join(packageRoot(), "package.json");
+  return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as { version: string }).version : "0.0.0";
 }
 
 export function buildProgram(): Command {

@@ -79,7 +79,6 @@ function allowRelaxedSimd(): void {
   }
 }
 
-
 const cache = new Map<KernelVariant, Uint8Array>();
 export function kernelBytes(variant: KernelVariant): Uint8Array {
   let b = cache.get(variant);

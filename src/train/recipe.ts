@@ -110,7 +110,6 @@ export function stdlibSources(stdlib: string): string[] {
   return readdirSync(stdlib).sort().filter((e) => !skip.has(e) && !e.startsWith("config-") && !e.startsWith(".")).map((e) => join(stdlib, e));
 }
 
-
 /** The llama vocabulary to build Code Llama's from: --vocab-from, else the team copy beside the repo. */
 function llamaVocab(given: string | undefined): string {
   if (given) return given;

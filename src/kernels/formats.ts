@@ -26,7 +26,7 @@ export function activationFormat(type: number): ActivationFormat | undefined {
 export function activationStride(fmt: ActivationFormat, cols: number): number {
   switch (fmt) {
     case "f32": return cols * 4;
-    case "q8_0": return cols + (cols >> 5) * 8; // qs i8[cols] | d f32[cols/32] | s i32[cols/32]
+    case "q8_0": return cols + (cols >> 5) * 8; // qs i8[cols] | d f32[cols/32] | s i32[cols/32] (8 x the sum of the 32 qs: Q4_0's offset term)
     // qs i8[cols] | d f32[cols/256] | bsums i16[cols/16] (sums of 16, as llama.cpp) | bsums32 i16[cols/32] (sums of 32)
     case "q8_K": return cols + (cols >> 8) * 4 + (cols >> 4) * 2 + (cols >> 5) * 2;
   }

@@ -103,7 +103,7 @@ export class RefKernels implements KernelExports {
           qs[b * 32 + i] = q;
           sum += q;
         }
-        ss[b] = sum;
+        ss[b] = 8 * sum; // the Q4_0 offset term (see formats.ts)
         ds[b] = roundToHalf(d);
       }
     }

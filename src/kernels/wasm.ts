@@ -31,7 +31,7 @@ export interface KernelExports {
   kv_bytes(kvt: number, n: number): number;
   /**
    * `info`: per token i32 (K cache ptr, V cache ptr, positions seen); `scratch`: per thread f32
-   * [ctx * (2 * headDim + 1)]; items j in [j0, j1) of nTok * nHeads. See as/ops.ts.
+   * [ctx * (2 * headDim + 4)]; items j in [j0, j1) of nTok * nHeads. See as/attention.ts.
    */
   attention(q: number, qStride: number, info: number, out: number, scratch: number,
     headDim: number, nHeads: number, nKV: number, kvt: number, nTok: number, ctx: number, j0: number, j1: number): void;

@@ -20,7 +20,7 @@ import { UserError } from "../util/errors.js";
 
 export type KVType = "f16" | "f32" | "q8_0";
 
-/** The kernels' KV type codes (as/ops.ts). */
+/** The kernels' KV type codes (as/attention.ts). */
 export const KV_CODE: Record<KVType, number> = { f32: 0, f16: 1, q8_0: 2 };
 
 /** Bytes of one cache position holding `kvDim` values (Q8_0: 34 bytes per 32 values). */
@@ -71,7 +71,7 @@ export interface ShardBuffers {
   cs: number; // RoPE cos/sin [B][headDim]
   repack: number; // scratch for loading: one group of four rows of the widest repacked weight
   info: number; // attention: per token i32 (K cache ptr, V cache ptr, positions seen) [B][3]
-  scores: number; // attention scratch [threads][ctx * (2 * headDim + 1)] f32 (see attentionScratchBytes)
+  scores: number; // attention scratch [threads][ctx * (2 * headDim + 4)] f32 (see attentionScratchBytes)
   logits: number; // [min(B, LOGIT_ROWS)][vocab], last shard only (0 elsewhere)
 }
 
@@ -108,8 +108,8 @@ export interface ModelPlan {
 /** Rows of logits computed per output matmul (a long prompt's "all" logits are made in chunks). */
 export const LOGIT_ROWS = 64;
 
-/** Per-thread attention scratch: scores, and one K/V head decoded to f32 for prefill (as/ops.ts). */
-export function attentionScratchBytes(ctx: number, headDim: number): number { return 4 * ctx * (2 * headDim + 1); }
+/** Per-thread attention scratch: one K/V head decoded to f32 and four tokens' scores, for prefill (as/attention.ts). */
+export function attentionScratchBytes(ctx: number, headDim: number): number { return 4 * ctx * (2 * headDim + 4); }
 
 const LAYER_TENSORS = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"] as const;
 const MAX_SHARD = MAX_PAGES * PAGE - 64 * PAGE;

@@ -131,45 +131,51 @@ for (const variant of variants) {
   for (const kvt of [0, 1, 2]) {
     const kvName = ["f32", "f16", "q8_0"][kvt];
     test(`attention with GQA (${variant}, ${kvName} cache) matches the reference`, () => {
-      const s = setup(variant);
-      const rng = new Rng(13);
-      const headDim = 32, nHeads = 4, nKV = 2, posBase = 37, nTok = 5;
-      const kvDim = nKV * headDim, npos = posBase + nTok;
-      const q = s.alloc(nTok * nHeads * headDim * 4);
-      fillF32(s.memory, q, nTok * nHeads * headDim, rng);
-      const row = s.k.kv_bytes(kvt, kvDim);
-      assert.equal(row, s.ref.kv_bytes(kvt, kvDim));
-      const kc = s.alloc(npos * row), vc = s.alloc(npos * row);
-      const tmp = s.alloc(kvDim * 4), chk = s.alloc(row);
-      for (let p = 0; p < npos; p++) {
-        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, kc + p * row, kvDim, kvt);
-        s.ref.store_kv(tmp, chk, kvDim, kvt); // the stored bytes are bit-identical to the reference's
-        assert.deepEqual(new Uint8Array(s.memory.buffer, kc + p * row, row), new Uint8Array(s.memory.buffer, chk, row));
-        fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, vc + p * row, kvDim, kvt);
+      // a causal chunk of ten tokens plus one of another sequence: prefill goes four tokens at a time
+      // through K and V where it can (f16 cache); starting at position 1, the first tokens see fewer
+      // than four positions
+      for (const posBase of [37, 1]) {
+        const s = setup(variant);
+        const rng = new Rng([13, posBase]);
+        const headDim = 32, nHeads = 4, nKV = 2, nTok = 11;
+        const kvDim = nKV * headDim, npos = posBase + nTok;
+        const q = s.alloc(nTok * nHeads * headDim * 4);
+        fillF32(s.memory, q, nTok * nHeads * headDim, rng);
+        const row = s.k.kv_bytes(kvt, kvDim);
+        assert.equal(row, s.ref.kv_bytes(kvt, kvDim));
+        const kc = s.alloc(npos * row), vc = s.alloc(npos * row);
+        const tmp = s.alloc(kvDim * 4), chk = s.alloc(row);
+        for (let p = 0; p < npos; p++) {
+          fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, kc + p * row, kvDim, kvt);
+          s.ref.store_kv(tmp, chk, kvDim, kvt); // the stored bytes are bit-identical to the reference's
+          assert.deepEqual(new Uint8Array(s.memory.buffer, kc + p * row, row), new Uint8Array(s.memory.buffer, chk, row));
+          fillF32(s.memory, tmp, kvDim, rng); s.k.store_kv(tmp, vc + p * row, kvDim, kvt);
+        }
+        const o1 = s.alloc(nTok * nHeads * headDim * 4), o2 = s.alloc(nTok * nHeads * headDim * 4);
+        const sc = s.alloc(npos * 4 * (2 * headDim + 4));
+        const qs = nHeads * headDim;
+        // per token (K ptr, V ptr, positions seen): a causal chunk of one sequence, except that the
+        // last token belongs to another "sequence" whose cache starts 3 positions later and is shorter
+        const info = s.alloc(nTok * 12);
+        const iv = new Int32Array(s.memory.buffer, info, nTok * 3);
+        for (let t = 0; t < nTok; t++) iv.set([kc, vc, posBase + t + 1], t * 3);
+        iv.set([kc + 3 * row, vc + 3 * row, Math.min(17, npos - 3)], (nTok - 1) * 3);
+        s.k.attention(q, qs, info, o1, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, nTok * nHeads);
+        s.ref.attention(q, qs, info, o2, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, nTok * nHeads);
+        // any split of the items, and one token at a time, give the same bits as the whole batch
+        const o3 = s.alloc(nTok * nHeads * headDim * 4), o4 = s.alloc(nTok * nHeads * headDim * 4);
+        s.k.attention(q, qs, info, o3, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, 7);
+        s.k.attention(q, qs, info, o3, sc, headDim, nHeads, nKV, kvt, nTok, npos, 7, 13);
+        s.k.attention(q, qs, info, o3, sc, headDim, nHeads, nKV, kvt, nTok, npos, 13, nTok * nHeads);
+        for (let t = 0; t < nTok; t++) {
+          s.k.attention(q + t * qs * 4, qs, info + t * 12, o4 + t * qs * 4, sc, headDim, nHeads, nKV, kvt, 1, npos, 0, nHeads);
+        }
+        const whole = new Uint8Array(s.memory.buffer, o1, nTok * qs * 4);
+        assert.deepEqual(new Uint8Array(s.memory.buffer, o3, nTok * qs * 4), whole);
+        assert.deepEqual(new Uint8Array(s.memory.buffer, o4, nTok * qs * 4), whole);
+        const a = new Float32Array(s.memory.buffer, o1, nTok * qs), b = new Float32Array(s.memory.buffer, o2, nTok * qs);
+        assert.ok(maxRelErr(a, b, 1) < 2e-6, `max error ${maxRelErr(a, b, 1)}`);
       }
-      const o1 = s.alloc(nTok * nHeads * headDim * 4), o2 = s.alloc(nTok * nHeads * headDim * 4);
-      const sc = s.alloc(npos * 4 * (2 * headDim + 1));
-      const qs = nHeads * headDim;
-      // per token (K ptr, V ptr, positions seen): a causal chunk of one sequence, except that the
-      // last token belongs to another "sequence" whose cache starts 3 positions later and is shorter
-      const info = s.alloc(nTok * 12);
-      const iv = new Int32Array(s.memory.buffer, info, nTok * 3);
-      for (let t = 0; t < nTok; t++) iv.set([kc, vc, posBase + t + 1], t * 3);
-      iv.set([kc + 3 * row, vc + 3 * row, 17], (nTok - 1) * 3);
-      s.k.attention(q, qs, info, o1, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, nTok * nHeads);
-      s.ref.attention(q, qs, info, o2, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, nTok * nHeads);
-      // any split of the items, and one token at a time, give the same bits as the whole batch
-      const o3 = s.alloc(nTok * nHeads * headDim * 4), o4 = s.alloc(nTok * nHeads * headDim * 4);
-      s.k.attention(q, qs, info, o3, sc, headDim, nHeads, nKV, kvt, nTok, npos, 0, 7);
-      s.k.attention(q, qs, info, o3, sc, headDim, nHeads, nKV, kvt, nTok, npos, 7, nTok * nHeads);
-      for (let t = 0; t < nTok; t++) {
-        s.k.attention(q + t * qs * 4, qs, info + t * 12, o4 + t * qs * 4, sc, headDim, nHeads, nKV, kvt, 1, npos, 0, nHeads);
-      }
-      const whole = new Uint8Array(s.memory.buffer, o1, nTok * qs * 4);
-      assert.deepEqual(new Uint8Array(s.memory.buffer, o3, nTok * qs * 4), whole);
-      assert.deepEqual(new Uint8Array(s.memory.buffer, o4, nTok * qs * 4), whole);
-      const a = new Float32Array(s.memory.buffer, o1, nTok * qs), b = new Float32Array(s.memory.buffer, o2, nTok * qs);
-      assert.ok(maxRelErr(a, b, 1) < 2e-6, `max error ${maxRelErr(a, b, 1)}`);
     });
   }
 }

@@ -1,7 +1,8 @@
 // The kernel module's exports. Built twice by scripts/build-kernels.mjs: baseline SIMD128 and relaxed SIMD.
 export { set_f16_lut, set_row1, set_opaque_zero, relaxed_dot_factor, matmul, q8Stride } from "./matmul";
 export { quantize_q8_K } from "./kquants";
-export { quantize_q8_0, rmsnorm, rope, silu_mul, add, store_kv, kv_bytes, attention } from "./ops";
+export { quantize_q8_0, rmsnorm, rope, silu_mul, add } from "./ops";
+export { store_kv, kv_bytes, attention } from "./attention";
 export { f2h } from "./f16";
 // Training (src/train): matrix products, backward passes, AdamW.
 export { pack_b, gemm, rmsnorm_fwd, rmsnorm_bwd, rmsnorm_dw, swiglu_fwd, swiglu_bwd, attn_fwd, attn_bwd, xent, adamw, sumsq } from "./train";

@@ -3,7 +3,8 @@
 // W stays in its GGUF layout, one row after another (`rowBytes` apart). Activations:
 //   - float weights (F32, F16, BF16): x is f32 [nTok][cols];
 //   - Q8_0 and Q4_0 weights: x is a Q8 activation buffer (see `quantize_q8_0` in ops.ts):
-//     per token qs i8[cols] | d f32[cols/32] | s i32[cols/32], `q8Stride(cols)` bytes per token;
+//     per token qs i8[cols] | d f32[cols/32] | s i32[cols/32] (8 x sum of the block's qs: Q4_0 weights
+//     are nibble - 8, so a block's dot is sum(nibble * q_x) - s), `q8Stride(cols)` bytes per token;
 //   - Q4_K, Q5_K and Q6_K weights: x is a Q8_K activation buffer (see kquants.ts):
 //     per token qs i8[cols] | d f32[cols/256] | bsums i32[cols/16], `q8KStride(cols)` bytes per token.
 // y is f32 [nTok][yStride]. Rows are done four at a time so each activation load feeds four rows;
@@ -181,7 +182,7 @@ function dot4_q8_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i3
 
 // ------------------------------------------------------------------------------------------ Q4_0
 // Block: f16 d, u8 qs[16] (18 bytes); weight j = low nibble of qs[j], weight j+16 = high nibble,
-// value d * (nibble - 8). We dot the unsigned nibbles with the activations and subtract 8 * sum(q_x)
+// value d * (nibble - 8). We dot the unsigned nibbles with the activations and subtract s = 8 * sum(q_x)
 // once per block for all four rows (the rows share the activations).
 
 // @ts-ignore: decorator
@@ -215,7 +216,7 @@ function dot4_q4_0(w: usize, rb: usize, x: usize, cols: i32, y: usize, nrows: i3
     const p = w + <usize>b * 18;
     let s = hsum4(isum_q4_0(p, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + rb, x0, x1, xl0, xh0, xl1, xh1),
       isum_q4_0(p + 2 * rb, x0, x1, xl0, xh0, xl1, xh1), isum_q4_0(p + 3 * rb, x0, x1, xl0, xh0, xl1, xh1));
-    s = i32x4.sub(s, i32x4.splat(8 * load<i32>(xs + (<usize>b << 2))));
+    s = i32x4.sub(s, i32x4.splat(load<i32>(xs + (<usize>b << 2))));
     const d = f32x4.mul(scales4(p, rb), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
   }
@@ -275,7 +276,7 @@ function dot1_q4_0(w: usize, x: usize, cols: i32): f32 {
   for (; b + 4 <= nb; b += 4) {
     const p = w + <usize>b * 18, xb = x + (<usize>b << 5);
     let s = hsum4(isum1_q4_0(p, xb), isum1_q4_0(p + 18, xb + 32), isum1_q4_0(p + 36, xb + 64), isum1_q4_0(p + 54, xb + 96));
-    s = i32x4.sub(s, i32x4.shl(v128.load(xs + (<usize>b << 2)), 3));
+    s = i32x4.sub(s, v128.load(xs + (<usize>b << 2)));
     const d = f32x4.mul(wscales4(p, 18), v128.load(xd + (<usize>b << 2)));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
   }
@@ -283,7 +284,7 @@ function dot1_q4_0(w: usize, x: usize, cols: i32): f32 {
   for (; b < nb; b++) {
     const p = w + <usize>b * 18;
     const s = isum1_q4_0(p, x + (<usize>b << 5));
-    const tot = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3) - 8 * load<i32>(xs + (<usize>b << 2));
+    const tot = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3) - load<i32>(xs + (<usize>b << 2));
     sum += <f32>tot * h2f_lut(load<u16>(p)) * load<f32>(xd + (<usize>b << 2));
   }
   return sum;
@@ -303,7 +304,7 @@ function dot1_q4_0(w: usize, x: usize, cols: i32): f32 {
   l0: v128, h0: v128, l1: v128, h1: v128, l2: v128, h2: v128, l3: v128, h3: v128, acc: v128): v128 {
   const x0 = v128.load(xt + xo), x1 = v128.load(xt + xo + 16);
   let s = hsum4(rdot(x0, l0, x1, h0), rdot(x0, l1, x1, h1), rdot(x0, l2, x1, h2), rdot(x0, l3, x1, h3));
-  s = i32x4.sub(s, i32x4.splat(8 * load<i32>(xt + sOff)));
+  s = i32x4.sub(s, i32x4.splat(load<i32>(xt + sOff)));
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(ws, f32x4.splat(load<f32>(xt + dOff)))));
 }
 
@@ -422,12 +423,12 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
  * 4 x 2 x 2 x 15 x 127 = 30480.
  */
 // @ts-ignore: decorator
-@inline function bsum16_q4_0x4(q: usize, x0: v128, x1: v128, m: v128): v128 {
+@inline function bsum16_q4_0x4(q: usize, xb: usize, m: v128): v128 {
   const q0 = v128.load(q), q1 = v128.load(q, 16), q2 = v128.load(q, 32), q3 = v128.load(q, 48);
-  let s = i16x8.add(dot_u7(bcast(x0, 0), v128.and(q0, m)), dot_u7(bcast(x1, 0), v128.and(i16x8.shr_u(q0, 4), m)));
-  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 1), v128.and(q1, m)), dot_u7(bcast(x1, 1), v128.and(i16x8.shr_u(q1, 4), m))));
-  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 2), v128.and(q2, m)), dot_u7(bcast(x1, 2), v128.and(i16x8.shr_u(q2, 4), m))));
-  return i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 3), v128.and(q3, m)), dot_u7(bcast(x1, 3), v128.and(i16x8.shr_u(q3, 4), m))));
+  let s = i16x8.add(dot_u7(v128.load32_splat(xb), v128.and(q0, m)), dot_u7(v128.load32_splat(xb, 16), v128.and(i16x8.shr_u(q0, 4), m)));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 4), v128.and(q1, m)), dot_u7(v128.load32_splat(xb, 20), v128.and(i16x8.shr_u(q1, 4), m))));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 8), v128.and(q2, m)), dot_u7(v128.load32_splat(xb, 24), v128.and(i16x8.shr_u(q2, 4), m))));
+  return i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 12), v128.and(q3, m)), dot_u7(v128.load32_splat(xb, 28), v128.and(i16x8.shr_u(q3, 4), m))));
 }
 
 /**
@@ -446,8 +447,8 @@ export function set_opaque_zero(v: i32): void {
 /** One Q4_0x4 block's contribution for four rows: (integer sums - 8 sum(x)) * d_w * d_x. */
 // @ts-ignore: decorator
 @inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mK: v128, p112: v128): v128 {
-  const s = bsum16_q4_0x4(p + 8, v128.load(xb), v128.load(xb, 16), m);
-  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.shl(v128.load32_splat(xsb), 3));
+  const s = bsum16_q4_0x4(p + 8, xb, m);
+  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), v128.load32_splat(xsb));
   const d = f32x4.mul(h2f4_fin(p, mK, p112), v128.load32_splat(xdb));
   return f32x4.mul(f32x4.convert_i32x4_s(i), d);
 }
@@ -553,12 +554,13 @@ function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
 // @ts-ignore: decorator
 @inline function step4_q4_0x4(xt: usize, xo: usize, dOff: usize, sOff: usize, ws: v128, ones: v128,
   l0: v128, h0: v128, l1: v128, h1: v128, l2: v128, h2: v128, l3: v128, h3: v128, acc: v128): v128 {
-  const x0 = v128.load(xt + xo), x1 = v128.load(xt + xo + 16);
-  let s = i16x8.add(dot_u7(bcast(x0, 0), l0), dot_u7(bcast(x1, 0), h0));
-  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 1), l1), dot_u7(bcast(x1, 1), h1)));
-  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 2), l2), dot_u7(bcast(x1, 2), h2)));
-  s = i16x8.add(s, i16x8.add(dot_u7(bcast(x0, 3), l3), dot_u7(bcast(x1, 3), h3)));
-  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.shl(v128.load32_splat(xt + sOff), 3));
+  // activation broadcasts straight from memory (a load, not a shuffle on the vector ports)
+  const xb = xt + xo;
+  let s = i16x8.add(dot_u7(v128.load32_splat(xb), l0), dot_u7(v128.load32_splat(xb, 16), h0));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 4), l1), dot_u7(v128.load32_splat(xb, 20), h1)));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 8), l2), dot_u7(v128.load32_splat(xb, 24), h2)));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 12), l3), dot_u7(v128.load32_splat(xb, 28), h3)));
+  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), v128.load32_splat(xt + sOff));
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), f32x4.mul(ws, v128.load32_splat(xt + dOff))));
 }
 
@@ -581,6 +583,33 @@ function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
     a3 = step4_q4_0x4(x + 3 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a3);
   }
   v128.store(y, a0); v128.store(y + ys, a1); v128.store(y + 2 * ys, a2); v128.store(y + 3 * ys, a3);
+}
+
+
+/** Four rows (one Q4_0x4 group) x eight tokens (xs bytes apart); y rows ys bytes apart. */
+function mm4x8_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 5;
+  const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
+  const m = C_M0F, ones = C_ONES, mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 72;
+    const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
+    const l0 = v128.and(q0, m), h0 = v128.and(i16x8.shr_u(q0, 4), m), l1 = v128.and(q1, m), h1 = v128.and(i16x8.shr_u(q1, 4), m);
+    const l2 = v128.and(q2, m), h2 = v128.and(i16x8.shr_u(q2, 4), m), l3 = v128.and(q3, m), h3 = v128.and(i16x8.shr_u(q3, 4), m);
+    const ws = h2f4_fin(p, mK, p112);
+    const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
+    a0 = step4_q4_0x4(x, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a0);
+    a1 = step4_q4_0x4(x + xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a1);
+    a2 = step4_q4_0x4(x + 2 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a2);
+    a3 = step4_q4_0x4(x + 3 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a3);
+    a4 = step4_q4_0x4(x + 4 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a4);
+    a5 = step4_q4_0x4(x + 5 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a5);
+    a6 = step4_q4_0x4(x + 6 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a6);
+    a7 = step4_q4_0x4(x + 7 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a7);
+  }
+  v128.store(y, a0); v128.store(y + ys, a1); v128.store(y + 2 * ys, a2); v128.store(y + 3 * ys, a3);
+  v128.store(y + 4 * ys, a4); v128.store(y + 5 * ys, a5); v128.store(y + 6 * ys, a6); v128.store(y + 7 * ys, a7);
 }
 
 // ------------------------------------------------------------------------------------- drivers
@@ -640,6 +669,10 @@ export function matmul(kind: i32, w: usize, rowBytes: i32, x: usize, xStride: i3
       if (kind == KIND_Q4_0X4 || kind == KIND_Q8_0X4) {
         // interleaved groups: rows r..r+3 are one group (r is a multiple of 4; padded rows are not stored)
         if (kind == KIND_Q4_0X4 && nrows == 4) {
+          for (; t + 8 <= t1; t += 8) {
+            mm4x8_q4_0x4(wr, x + <usize>t * <usize>xStride, <usize>xStride, cols,
+              y + ((<usize>t * <usize>yStride + <usize>r) << 2), <usize>yStride << 2);
+          }
           for (; t + 4 <= t1; t += 4) {
             mm4x4_q4_0x4(wr, x + <usize>t * <usize>xStride, <usize>xStride, cols,
               y + ((<usize>t * <usize>yStride + <usize>r) << 2), <usize>yStride << 2);

@@ -2,6 +2,18 @@
 // attention with grouped K/V heads over it, for decode (one token) and prefill (a chunk of tokens).
 import { f2h, h2f, h2f4_fin, H_MK, H_P112 } from "./f16";
 
+/**
+ * a * b + c. The relaxed build fuses it (one rounding; x64 V8 emits vfmadd when the CPU has FMA,
+ * as llama.cpp's own f32/f16 dot products do), the baseline build multiplies, then adds. Every path
+ * (decode, prefill, tiles, tails) goes through it in the same order, so results stay independent
+ * of the batch within one build.
+ */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 // KV cache element types: 0 f32, 1 f16, 2 q8_0 (GGUF Q8_0 blocks: f16 d + 32 i8, 34 bytes per 32 values).
 const KV_F32: i32 = 0, KV_F16: i32 = 1, KV_Q8_0: i32 = 2;
 
@@ -54,10 +66,10 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
     for (let b = 0; b < headDim; b += 32) {
       const blk = kp + <usize>(b >> 5) * 34;
       const d = f32x4.splat(h2f(load<u16>(blk)));
-      for (let j = 0; j < 32; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>(b + j) << 2)), q8x4(blk, j, d)));
+      for (let j = 0; j < 32; j += 4) acc = madd(v128.load(qh + (<usize>(b + j) << 2)), q8x4(blk, j, d), acc);
     }
   } else {
-    for (let d = 0; d < headDim; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (<usize>d << 2)), kv4(kp, d, kvt == KV_F16, mK, p112)));
+    for (let d = 0; d < headDim; d += 4) acc = madd(v128.load(qh + (<usize>d << 2)), kv4(kp, d, kvt == KV_F16, mK, p112), acc);
   }
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
@@ -71,13 +83,13 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
       const d = f32x4.splat(h2f(load<u16>(blk)));
       for (let j = 0; j < 32; j += 4) {
         const o = oh + (<usize>(b + j) << 2);
-        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(p, q8x4(blk, j, d))));
+        v128.store(o, madd(p, q8x4(blk, j, d), v128.load(o)));
       }
     }
   } else {
     for (let d = 0; d < headDim; d += 4) {
       const o = oh + (<usize>d << 2);
-      v128.store(o, f32x4.add(v128.load(o), f32x4.mul(p, kv4(vp, d, kvt == KV_F16, mK, p112))));
+      v128.store(o, madd(p, kv4(vp, d, kvt == KV_F16, mK, p112), v128.load(o)));
     }
   }
 }
@@ -115,24 +127,25 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let d = 0; d < headDim; d += 4) {
     const qv = v128.load(qh + (<usize>d << 2));
-    a0 = f32x4.add(a0, f32x4.mul(qv, kv4(kp, d, f16, mK, p112)));
-    a1 = f32x4.add(a1, f32x4.mul(qv, kv4(kp + rowBytes, d, f16, mK, p112)));
-    a2 = f32x4.add(a2, f32x4.mul(qv, kv4(kp + 2 * rowBytes, d, f16, mK, p112)));
-    a3 = f32x4.add(a3, f32x4.mul(qv, kv4(kp + 3 * rowBytes, d, f16, mK, p112)));
+    a0 = madd(qv, kv4(kp, d, f16, mK, p112), a0);
+    a1 = madd(qv, kv4(kp + rowBytes, d, f16, mK, p112), a1);
+    a2 = madd(qv, kv4(kp + 2 * rowBytes, d, f16, mK, p112), a2);
+    a3 = madd(qv, kv4(kp + 3 * rowBytes, d, f16, mK, p112), a3);
   }
   return fsum4(a0, a1, a2, a3);
 }
 
-/** out += p0 v0 + p1 v1 + p2 v2 + p3 v3 for four cached head rows (f32 or f16) `rowBytes` apart. */
+/** out = (((out + p0 v0) + p1 v1) + p2 v2) + p3 v3 (each step a madd) for four cached head rows (f32 or f16) `rowBytes` apart. */
 // @ts-ignore: decorator
 @inline function axpy4(oh: usize, vp: usize, rowBytes: usize, p: v128, headDim: i32, f16: bool, mK: v128, p112: v128): void {
   const p0 = f32x4.splat(f32x4.extract_lane(p, 0)), p1 = f32x4.splat(f32x4.extract_lane(p, 1));
   const p2 = f32x4.splat(f32x4.extract_lane(p, 2)), p3 = f32x4.splat(f32x4.extract_lane(p, 3));
   for (let d = 0; d < headDim; d += 4) {
     const o = oh + (<usize>d << 2);
-    let acc = f32x4.add(f32x4.mul(p0, kv4(vp, d, f16, mK, p112)), f32x4.mul(p1, kv4(vp + rowBytes, d, f16, mK, p112)));
-    acc = f32x4.add(acc, f32x4.add(f32x4.mul(p2, kv4(vp + 2 * rowBytes, d, f16, mK, p112)), f32x4.mul(p3, kv4(vp + 3 * rowBytes, d, f16, mK, p112))));
-    v128.store(o, f32x4.add(v128.load(o), acc));
+    let acc = madd(p0, kv4(vp, d, f16, mK, p112), v128.load(o));
+    acc = madd(p1, kv4(vp + rowBytes, d, f16, mK, p112), acc);
+    acc = madd(p2, kv4(vp + 2 * rowBytes, d, f16, mK, p112), acc);
+    v128.store(o, madd(p3, kv4(vp + 3 * rowBytes, d, f16, mK, p112), acc));
   }
 }
 
@@ -224,10 +237,8 @@ function qk_tile4(q0: usize, q1: usize, q2: usize, q3: usize, kf: usize, hdBytes
       const o = <usize>d << 2;
       const u = v128.load(k0 + o), w = v128.load(k1 + o);
       const x0 = v128.load(q0 + o), x1 = v128.load(q1 + o), x2 = v128.load(q2 + o), x3 = v128.load(q3 + o);
-      a0 = f32x4.add(a0, f32x4.mul(x0, u)); a1 = f32x4.add(a1, f32x4.mul(x1, u));
-      a2 = f32x4.add(a2, f32x4.mul(x2, u)); a3 = f32x4.add(a3, f32x4.mul(x3, u));
-      b0 = f32x4.add(b0, f32x4.mul(x0, w)); b1 = f32x4.add(b1, f32x4.mul(x1, w));
-      b2 = f32x4.add(b2, f32x4.mul(x2, w)); b3 = f32x4.add(b3, f32x4.mul(x3, w));
+      a0 = madd(x0, u, a0); a1 = madd(x1, u, a1); a2 = madd(x2, u, a2); a3 = madd(x3, u, a3);
+      b0 = madd(x0, w, b0); b1 = madd(x1, w, b1); b2 = madd(x2, w, b2); b3 = madd(x3, w, b3);
     }
     const s = f32x4.mul(fsum4(a0, a1, a2, a3), sv), t = f32x4.mul(fsum4(b0, b1, b2, b3), sv);
     mxv = f32x4.max(mxv, f32x4.max(s, t));
@@ -260,12 +271,13 @@ function pv_tile4(o0: usize, o1: usize, o2: usize, o3: usize, vf: usize, hdBytes
   }
 }
 
-/** out[o] += (p0 v0 + p1 v1) + (p2 v2 + p3 v3), the four probabilities at p (axpy4's sums). */
+/** out[o] = (((out + p0 v0) + p1 v1) + p2 v2) + p3 v3, the four probabilities at p (axpy4's steps). */
 // @ts-ignore: decorator
 @inline function pv_step(o: usize, p: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  let acc = f32x4.add(f32x4.mul(v128.load32_splat(p), v0), f32x4.mul(v128.load32_splat(p, 4), v1));
-  acc = f32x4.add(acc, f32x4.add(f32x4.mul(v128.load32_splat(p, 8), v2), f32x4.mul(v128.load32_splat(p, 12), v3)));
-  v128.store(o, f32x4.add(v128.load(o), acc));
+  let acc = madd(v128.load32_splat(p), v0, v128.load(o));
+  acc = madd(v128.load32_splat(p, 4), v1, acc);
+  acc = madd(v128.load32_splat(p, 8), v2, acc);
+  v128.store(o, madd(v128.load32_splat(p, 12), v3, acc));
 }
 
 /**

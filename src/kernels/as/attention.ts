@@ -1,18 +1,7 @@
 // The KV cache and attention (AssemblyScript): cache element types, storing rows into the cache, and
 // attention with grouped K/V heads over it, for decode (one token) and prefill (a chunk of tokens).
 import { f2h, h2f, h2f4_fin, H_MK, H_P112 } from "./f16";
-
-/**
- * a * b + c. The relaxed build fuses it (one rounding; x64 V8 emits vfmadd when the CPU has FMA,
- * as llama.cpp's own f32/f16 dot products do), the baseline build multiplies, then adds. Every path
- * (decode, prefill, tiles, tails) goes through it in the same order, so results stay independent
- * of the batch within one build.
- */
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { madd } from "./fma";
 
 // KV cache element types: 0 f32, 1 f16, 2 q8_0 (GGUF Q8_0 blocks: f16 d + 32 i8, 34 bytes per 32 values).
 const KV_F32: i32 = 0, KV_F16: i32 = 1, KV_Q8_0: i32 = 2;

@@ -12,6 +12,7 @@
 // (one token) streams eight evenly spaced groups or rows at once (dot8s_*), which is what keeps
 // DRAM busy from WebAssembly.
 import { h2f4_fin, h2f_u32, H_MK, H_P112, set_f16_consts } from "./f16";
+import { madd } from "./fma";
 import { dot4_q4_K, dot4_q5_K, dot4_q6_K, dot8s_q4_K, dot8s_q5_K, dot8s_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K, set_kquant_consts } from "./kquants";
 
 const TT: i32 = 8; // token tile
@@ -344,14 +345,14 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
     i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(q, 16), xl1), i32x4.dot_i16x8_s(v128.load8x8_s(q, 24), xh1)));
 }
 
-/** One Q8_0x4 block's contribution for four rows: integer sums * d_w * d_x. */
+/** acc + one Q8_0x4 block's contribution for four rows (integer sums * d_w * d_x), in one madd. */
 // @ts-ignore: decorator
-@inline function blk_q8_0x4(p: usize, xb: usize, xdb: usize, mK: v128, p112: v128): v128 {
+@inline function blk_q8_0x4(p: usize, xb: usize, xdb: usize, mK: v128, p112: v128, acc: v128): v128 {
   const xl0 = v128.load8x8_s(xb), xh0 = v128.load8x8_s(xb, 8), xl1 = v128.load8x8_s(xb, 16), xh1 = v128.load8x8_s(xb, 24);
   const s = hsum4(rsum_q8_0(p + 8, xl0, xh0, xl1, xh1), rsum_q8_0(p + 40, xl0, xh0, xl1, xh1),
     rsum_q8_0(p + 72, xl0, xh0, xl1, xh1), rsum_q8_0(p + 104, xl0, xh0, xl1, xh1));
   const d = f32x4.mul(h2f4_fin(p, mK, p112), v128.load32_splat(xdb));
-  return f32x4.mul(f32x4.convert_i32x4_s(s), d);
+  return madd(f32x4.convert_i32x4_s(s), d, acc);
 }
 
 /** Decode, Q8_0x4: eight groups (at w + i * gd) x one token, as dot8s_q4_0x4. */
@@ -363,14 +364,14 @@ function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 136;
     const xb = x + (<usize>b << 5), xdb = xd + (<usize>b << 2);
-    a0 = f32x4.add(a0, blk_q8_0x4(p, xb, xdb, mK, p112));
-    a1 = f32x4.add(a1, blk_q8_0x4(p + gd, xb, xdb, mK, p112));
-    a2 = f32x4.add(a2, blk_q8_0x4(p + 2 * gd, xb, xdb, mK, p112));
-    a3 = f32x4.add(a3, blk_q8_0x4(p + 3 * gd, xb, xdb, mK, p112));
-    a4 = f32x4.add(a4, blk_q8_0x4(p + 4 * gd, xb, xdb, mK, p112));
-    a5 = f32x4.add(a5, blk_q8_0x4(p + 5 * gd, xb, xdb, mK, p112));
-    a6 = f32x4.add(a6, blk_q8_0x4(p + 6 * gd, xb, xdb, mK, p112));
-    a7 = f32x4.add(a7, blk_q8_0x4(p + 7 * gd, xb, xdb, mK, p112));
+    a0 = blk_q8_0x4(p, xb, xdb, mK, p112, a0);
+    a1 = blk_q8_0x4(p + gd, xb, xdb, mK, p112, a1);
+    a2 = blk_q8_0x4(p + 2 * gd, xb, xdb, mK, p112, a2);
+    a3 = blk_q8_0x4(p + 3 * gd, xb, xdb, mK, p112, a3);
+    a4 = blk_q8_0x4(p + 4 * gd, xb, xdb, mK, p112, a4);
+    a5 = blk_q8_0x4(p + 5 * gd, xb, xdb, mK, p112, a5);
+    a6 = blk_q8_0x4(p + 6 * gd, xb, xdb, mK, p112, a6);
+    a7 = blk_q8_0x4(p + 7 * gd, xb, xdb, mK, p112, a7);
   }
   v128.store(y, a0); v128.store(y + yd, a1); v128.store(y + 2 * yd, a2); v128.store(y + 3 * yd, a3);
   v128.store(y + 4 * yd, a4); v128.store(y + 5 * yd, a5); v128.store(y + 6 * yd, a6); v128.store(y + 7 * yd, a7);
@@ -386,11 +387,9 @@ function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 136;
     const xb = x + (<usize>b << 5), o = <usize>b << 2;
-    const c0 = blk_q8_0x4(p, xb, xd + o, mK, p112);
-    const c1 = blk_q8_0x4(p + 136, xb + 32, xd + o + 4, mK, p112);
-    acc = f32x4.add(f32x4.add(acc, c0), c1);
+    acc = blk_q8_0x4(p + 136, xb + 32, xd + o + 4, mK, p112, blk_q8_0x4(p, xb, xd + o, mK, p112, acc));
   }
-  if (b < nb) acc = f32x4.add(acc, blk_q8_0x4(w + <usize>b * 136, x + (<usize>b << 5), xd + (<usize>b << 2), mK, p112));
+  if (b < nb) acc = blk_q8_0x4(w + <usize>b * 136, x + (<usize>b << 5), xd + (<usize>b << 2), mK, p112, acc);
   store4(y, acc, nrows);
 }
 
@@ -444,13 +443,13 @@ export function set_opaque_zero(v: i32): void {
   set_kquant_consts(v); set_f16_consts(v);
 }
 
-/** One Q4_0x4 block's contribution for four rows: (integer sums - 8 sum(x)) * d_w * d_x. */
+/** acc + one Q4_0x4 block's contribution for four rows ((integer sums - 8 sum(x)) * d_w * d_x), in one madd. */
 // @ts-ignore: decorator
-@inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mK: v128, p112: v128): v128 {
+@inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mK: v128, p112: v128, acc: v128): v128 {
   const s = bsum16_q4_0x4(p + 8, xb, m);
   const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), v128.load32_splat(xsb));
   const d = f32x4.mul(h2f4_fin(p, mK, p112), v128.load32_splat(xdb));
-  return f32x4.mul(f32x4.convert_i32x4_s(i), d);
+  return madd(f32x4.convert_i32x4_s(i), d, acc);
 }
 
 /**
@@ -470,14 +469,14 @@ function dot8s_q4_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
     const xb = x + (<usize>b << 5), xdb = xd + (<usize>b << 2), xsb = xs + (<usize>b << 2);
-    a0 = f32x4.add(a0, blk_q4_0x4(p, xb, xdb, xsb, m, ones, mK, p112));
-    a1 = f32x4.add(a1, blk_q4_0x4(p + gd, xb, xdb, xsb, m, ones, mK, p112));
-    a2 = f32x4.add(a2, blk_q4_0x4(p + 2 * gd, xb, xdb, xsb, m, ones, mK, p112));
-    a3 = f32x4.add(a3, blk_q4_0x4(p + 3 * gd, xb, xdb, xsb, m, ones, mK, p112));
-    a4 = f32x4.add(a4, blk_q4_0x4(p + 4 * gd, xb, xdb, xsb, m, ones, mK, p112));
-    a5 = f32x4.add(a5, blk_q4_0x4(p + 5 * gd, xb, xdb, xsb, m, ones, mK, p112));
-    a6 = f32x4.add(a6, blk_q4_0x4(p + 6 * gd, xb, xdb, xsb, m, ones, mK, p112));
-    a7 = f32x4.add(a7, blk_q4_0x4(p + 7 * gd, xb, xdb, xsb, m, ones, mK, p112));
+    a0 = blk_q4_0x4(p, xb, xdb, xsb, m, ones, mK, p112, a0);
+    a1 = blk_q4_0x4(p + gd, xb, xdb, xsb, m, ones, mK, p112, a1);
+    a2 = blk_q4_0x4(p + 2 * gd, xb, xdb, xsb, m, ones, mK, p112, a2);
+    a3 = blk_q4_0x4(p + 3 * gd, xb, xdb, xsb, m, ones, mK, p112, a3);
+    a4 = blk_q4_0x4(p + 4 * gd, xb, xdb, xsb, m, ones, mK, p112, a4);
+    a5 = blk_q4_0x4(p + 5 * gd, xb, xdb, xsb, m, ones, mK, p112, a5);
+    a6 = blk_q4_0x4(p + 6 * gd, xb, xdb, xsb, m, ones, mK, p112, a6);
+    a7 = blk_q4_0x4(p + 7 * gd, xb, xdb, xsb, m, ones, mK, p112, a7);
   }
   v128.store(y, a0); v128.store(y + yd, a1); v128.store(y + 2 * yd, a2); v128.store(y + 3 * yd, a3);
   v128.store(y + 4 * yd, a4); v128.store(y + 5 * yd, a5); v128.store(y + 6 * yd, a6); v128.store(y + 7 * yd, a7);
@@ -496,13 +495,11 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 72;
     const xb = x + (<usize>b << 5), o = <usize>b << 2;
-    const c0 = blk_q4_0x4(p, xb, xd + o, xs + o, m, ones, mK, p112);
-    const c1 = blk_q4_0x4(p + 72, xb + 32, xd + o + 4, xs + o + 4, m, ones, mK, p112);
-    acc = f32x4.add(f32x4.add(acc, c0), c1);
+    acc = blk_q4_0x4(p + 72, xb + 32, xd + o + 4, xs + o + 4, m, ones, mK, p112, blk_q4_0x4(p, xb, xd + o, xs + o, m, ones, mK, p112, acc));
   }
   if (b < nb) {
     const o = <usize>b << 2;
-    acc = f32x4.add(acc, blk_q4_0x4(w + <usize>b * 72, x + (<usize>b << 5), xd + o, xs + o, m, ones, mK, p112));
+    acc = blk_q4_0x4(w + <usize>b * 72, x + (<usize>b << 5), xd + o, xs + o, m, ones, mK, p112, acc);
   }
   store4(y, acc, nrows);
 }
@@ -522,7 +519,7 @@ function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void 
   const xl1 = i16x8.extend_low_i8x16_s(x1), xh1 = i16x8.extend_high_i8x16_s(x1);
   const s = hsum4(rsum_i16(xl0, xh0, xl1, xh1, a0, b0, c0, e0), rsum_i16(xl0, xh0, xl1, xh1, a1, b1, c1, e1),
     rsum_i16(xl0, xh0, xl1, xh1, a2, b2, c2, e2), rsum_i16(xl0, xh0, xl1, xh1, a3, b3, c3, e3));
-  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(ws, f32x4.splat(load<f32>(dOff)))));
+  return madd(f32x4.convert_i32x4_s(s), f32x4.mul(ws, f32x4.splat(load<f32>(dOff))), acc);
 }
 
 /**
@@ -561,7 +558,7 @@ function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
   s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 8), l2), dot_u7(v128.load32_splat(xb, 24), h2)));
   s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 12), l3), dot_u7(v128.load32_splat(xb, 28), h3)));
   const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), v128.load32_splat(xt + sOff));
-  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), f32x4.mul(ws, v128.load32_splat(xt + dOff))));
+  return madd(f32x4.convert_i32x4_s(i), f32x4.mul(ws, v128.load32_splat(xt + dOff)), acc);
 }
 
 /** Four rows (one Q4_0x4 group) x four tokens (xs bytes apart); y rows ys bytes apart. */

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GGMLType, rowBytes } from "../../src/format/ggml-types.js";
-import { floatToBf16, floatToHalf } from "../../src/format/f16.js";
+import { floatToBf16, floatToHalf, halfToFloat } from "../../src/format/f16.js";
 import { quantizeRow } from "../../src/format/quantize.js";
 import { Rng } from "../../src/util/rng.js";
 import { VARIANTS, fillF32, maxRelErr, setup } from "../helpers/kernels.js";
@@ -126,6 +126,21 @@ for (const variant of variants) {
     xs[0] = 65519; xs[1] = 65520; xs[2] = 2 ** -25; xs[3] = 3 * 2 ** -26; xs[4] = -0; xs[5] = 1e-8; // rounding edges
     s.k.store_kv(g, h1, n, 1); s.ref.store_kv(g, h2, n, 1); // f16
     assert.deepEqual(new Uint16Array(s.memory.buffer, h1, n), new Uint16Array(s.memory.buffer, h2, n));
+
+    // f16 cache rows are converted eight at a time: every f16 value, the midpoints (ties) between
+    // neighbours and a quarter-step either side of them, both signs, and the specials, against the
+    // reference's scalar rounding (the count is odd so the one-at-a-time tail runs too)
+    const sweep: number[] = [NaN, -NaN, Infinity, -Infinity, 65504, -65504, 65505, 65519.99, -65520, 1e30, 2 ** -149, -(2 ** -126)];
+    const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+    for (let h = 0; h < 0x7c00; h++) {
+      const v = halfToFloat(h), next = halfToFloat(h + 1), mid = (v + next) / 2, q = (next - v) / 4;
+      for (const x of [v, mid, mid - q, mid + q]) { sweep.push(x, -x); }
+      u32[0] = (Math.imul(h, 2654435761) >>> 0); sweep.push(f32[0]); // an arbitrary bit pattern
+    }
+    const m = sweep.length | 1, src = s.alloc(m * 4), k1 = s.alloc(m * 2), k2 = s.alloc(m * 2);
+    f(src, m).set(sweep.slice(0, m));
+    s.k.store_kv(src, k1, m, 1); s.ref.store_kv(src, k2, m, 1);
+    assert.deepEqual(new Uint16Array(s.memory.buffer, k1, m), new Uint16Array(s.memory.buffer, k2, m));
   });
 
   for (const kvt of [0, 1, 2]) {

@@ -1,7 +1,8 @@
 // The KV cache and attention (AssemblyScript): cache element types, storing rows into the cache, and
 // attention with grouped K/V heads over it, for decode (one token) and prefill (a chunk of tokens).
-import { f2h, h2f, h2f4_fin, H_MK, H_P112 } from "./f16";
+import { f2h, f2h_sat, h2f, h2f4_fin, H_MK, H_P112 } from "./f16";
 import { madd } from "./fma";
+import { vexp } from "./vexp";
 
 // KV cache element types: 0 f32, 1 f16, 2 q8_0 (GGUF Q8_0 blocks: f16 d + 32 i8, 34 bytes per 32 values).
 const KV_F32: i32 = 0, KV_F16: i32 = 1, KV_Q8_0: i32 = 2;
@@ -17,7 +18,7 @@ export function kv_bytes(kvt: i32, n: i32): i32 {
  */
 export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   // f16: saturated to +-65504, so the cache never holds inf and attention can use the short h2f_finite
-  if (kvt == KV_F16) for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>f2h(min(max(load<f32>(src + (<usize>i << 2)), -65504), 65504)));
+  if (kvt == KV_F16) f2h_sat(src, dst, n);
   else if (kvt == KV_Q8_0) {
     for (let b = 0; b < (n >> 5); b++) {
       const x = src + (<usize>b << 7), o = dst + <usize>b * 34;
@@ -81,25 +82,6 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
       v128.store(o, madd(p, kv4(vp, d, kvt == KV_F16, mK, p112), v128.load(o)));
     }
   }
-}
-
-/** exp(x) for x <= ~88, four at a time (Cephes expf: 2^n * poly(r), about 1 ulp); exp(x < -87) is 0. */
-// @ts-ignore: decorator
-@inline function vexp(x: v128): v128 {
-  const under = f32x4.lt(x, f32x4.splat(-87.0));
-  x = f32x4.max(x, f32x4.splat(-87.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(p, scale), under);
 }
 
 /** [sum(a), sum(b), sum(c), sum(d)] of four f32x4. */

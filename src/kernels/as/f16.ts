@@ -8,10 +8,16 @@ export let H_P112: v128 = f32x4.splat(5.192296858534828e33);
 let H_INF: v128 = i32x4.splat(0x7f800000), H_MAXF: v128 = i32x4.splat(0x7bff);
 /** The constants of h2f4_fin (copy them into locals before a loop and pass them in). */
 export let H_MK: v128 = i32x4.splat(0x8fffffff);
+// f2h8_sat's
+let F_ABS: v128 = i32x4.splat(0x7fffffff), F_BIAS: v128 = i32x4.splat(0x37fff001), F_NORM: v128 = i32x4.splat(0x38800000);
+let F_HALF: v128 = f32x4.splat(0.5), F_ONE: v128 = i32x4.splat(1), F_QNAN: v128 = i32x4.splat(0x7e00);
+let F_MAX: v128 = f32x4.splat(65504), F_NMAX: v128 = f32x4.splat(-65504);
 export function set_f16_consts(z: i32): void {
   const zv = i32x4.splat(z);
   H_SIGN = i32x4.add(H_SIGN, zv); H_EM = i32x4.add(H_EM, zv); H_P112 = i32x4.add(H_P112, zv);
   H_INF = i32x4.add(H_INF, zv); H_MAXF = i32x4.add(H_MAXF, zv); H_MK = i32x4.add(H_MK, zv);
+  F_ABS = i32x4.add(F_ABS, zv); F_BIAS = i32x4.add(F_BIAS, zv); F_NORM = i32x4.add(F_NORM, zv); F_HALF = i32x4.add(F_HALF, zv);
+  F_ONE = i32x4.add(F_ONE, zv); F_QNAN = i32x4.add(F_QNAN, zv); F_MAX = i32x4.add(F_MAX, zv); F_NMAX = i32x4.add(F_NMAX, zv);
 }
 
 /**
@@ -72,6 +78,36 @@ export function f2h(x: f32): u32 {
   const rem = ab & 0x1fff;
   if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
   return sign | h;
+}
+
+/**
+ * f2h(min(max(x, -65504), 65504)) for the n f32 values at src into the f16 values at dst: eight at a
+ * time, then one at a time. The vector form: normals round the 13 dropped bits to nearest even by
+ * adding 0xfff plus the kept bit's lowest bit before shifting; results below 2^-14 come from the
+ * FPU's own round-to-nearest-even, as the bits of |x| + 0.5 less those of 0.5 (0.5's ulp is 2^-24,
+ * the f16 subnormal step); NaN gives 0x7e00, the sign is copied.
+ */
+export function f2h_sat(src: usize, dst: usize, n: i32): void {
+  const abs = F_ABS, bias = F_BIAS, norm = F_NORM, half = F_HALF, one = F_ONE, qnan = F_QNAN, mx = F_MAX, nmx = F_NMAX;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const a = f2h4_sat(v128.load(src + (<usize>i << 2)), abs, bias, norm, half, one, qnan, mx, nmx);
+    const b = f2h4_sat(v128.load(src + (<usize>i << 2), 16), abs, bias, norm, half, one, qnan, mx, nmx);
+    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(a, b));
+  }
+  for (; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>f2h(min(max(load<f32>(src + (<usize>i << 2)), -65504), 65504)));
+}
+
+// @ts-ignore: decorator
+@inline function f2h4_sat(x: v128, abs: v128, bias: v128, norm: v128, half: v128, one: v128, qnan: v128, mx: v128, nmx: v128): v128 {
+  const b = f32x4.min(f32x4.max(x, nmx), mx); // NaN stays NaN
+  const sign = i32x4.shr_u(v128.andnot(b, abs), 16);
+  const ab = v128.and(b, abs);
+  const hn = i32x4.shr_u(i32x4.add(i32x4.sub(ab, bias), v128.and(i32x4.shr_u(ab, 13), one)), 13);
+  const hs = i32x4.sub(f32x4.add(ab, half), half);
+  let h = v128.bitselect(hs, hn, i32x4.gt_s(norm, ab));
+  h = v128.bitselect(qnan, h, f32x4.ne(b, b));
+  return v128.or(h, sign);
 }
 
 /** Round an f32 through f16 and back (ggml stores block scales as f16). */

@@ -252,6 +252,44 @@ function pv_tile4(o0: usize, o1: usize, o2: usize, o3: usize, vf: usize, hdBytes
 }
 
 /**
+ * Decode (one token) over an f32 or f16 cache for query heads [h0, h1): the blocks and sums of
+ * scores_from and pv_from for every head, with the loops swapped, positions outside and heads
+ * inside. A position's row holds all K (or V) heads, so this thread's heads are one contiguous run
+ * of it: the cache is read as four rows streaming side by side instead of one head's few hundred
+ * bytes from every row in turn. Head h's scores are at scores + (h - h0) * ss.
+ */
+function decode_rows(qh0: usize, oh0: usize, kc: usize, vc: usize, npos: i32, rowBytes: usize, headBytes: usize,
+  headDim: i32, group: i32, h0: i32, h1: i32, f16: bool, kvt: i32, scores: usize, ss: usize, scale: f32, mK: v128, p112: v128): void {
+  const hdBytes = <usize>headDim << 2, full = npos & ~3;
+  const sv = f32x4.splat(scale);
+  for (let i = 0; i < full; i += 4) {
+    const ko = kc + <usize>i * rowBytes, so = <usize>i << 2;
+    for (let h = h0; h < h1; h++) {
+      const s4 = f32x4.mul(qk4(qh0 + <usize>h * hdBytes, ko + <usize>(h / group) * headBytes, rowBytes, headDim, f16, mK, p112), sv);
+      v128.store(scores + <usize>(h - h0) * ss + so, s4);
+    }
+  }
+  for (let h = h0; h < h1; h++) {
+    const sh = scores + <usize>(h - h0) * ss, oh = oh0 + <usize>h * hdBytes;
+    let mxv = f32x4.splat(-Infinity);
+    for (let i = 0; i < full; i += 4) mxv = f32x4.max(mxv, v128.load(sh + (<usize>i << 2)));
+    const mt = max(max(f32x4.extract_lane(mxv, 0), f32x4.extract_lane(mxv, 1)), max(f32x4.extract_lane(mxv, 2), f32x4.extract_lane(mxv, 3)));
+    const kh = kc + <usize>(h / group) * headBytes;
+    softmax_probs(sh, npos, max(mt, scores_from(qh0 + <usize>h * hdBytes, kh, rowBytes, headDim, f16, kvt, true, sh, full, npos, scale, mK, p112)));
+    for (let d = 0; d < headDim; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
+  }
+  for (let i = 0; i < full; i += 4) {
+    const vo = vc + <usize>i * rowBytes, so = <usize>i << 2;
+    for (let h = h0; h < h1; h++) {
+      axpy4(oh0 + <usize>h * hdBytes, vo + <usize>(h / group) * headBytes, rowBytes, v128.load(scores + <usize>(h - h0) * ss + so), headDim, f16, mK, p112);
+    }
+  }
+  for (let h = h0; h < h1; h++) {
+    pv_from(oh0 + <usize>h * hdBytes, vc + <usize>(h / group) * headBytes, rowBytes, scores + <usize>(h - h0) * ss, full, npos, headDim, f16, kvt, true, mK, p112);
+  }
+}
+
+/**
  * Attention with grouped K/V heads, for work items j in [j0, j1) of nTok*nHeads (token t = j / nHeads,
  * head h = j % nHeads; head-major, t = j % nTok and h = j / nTok, for several tokens over an f16
  * cache, see below). Each token names its own cache: `info` holds per token three i32
@@ -260,6 +298,8 @@ function pv_tile4(o0: usize, o1: usize, o2: usize, o3: usize, vf: usize, hdBytes
  * counts grow by one. Each cache position holds kvDim = nKV*headDim values of type `kvt` (f32, f16
  * or Q8_0 blocks). q and out are f32 [nTok][qStride]. `scratch` is per-thread scratch of f32
  * [ctx * (2 * headDim + 4)] (ctx: the most positions a token sees). Head h reads K/V head h / (nHeads/nKV).
+ * One token over an f32 or f16 cache (decode) goes position by position for all its heads at once
+ * (decode_rows).
  */
 export function attention(q: usize, qStride: i32, info: usize, out: usize, scratch: usize,
   headDim: i32, nHeads: i32, nKV: i32, kvt: i32, nTok: i32, ctx: i32, j0: i32, j1: i32): void {
@@ -276,6 +316,11 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, scrat
   const hdBytes = <usize>headDim << 2, ss = <usize>ctx << 2;
   const kf = scratch, vf = kf + <usize>ctx * hdBytes, scores = hm ? vf + <usize>ctx * hdBytes : scratch;
   const wide = kvt != KV_Q8_0;
+  if (nTok == 1 && wide && j1 - j0 <= 2 * headDim + 4) { // the scores of j1 - j0 heads fit the scratch
+    decode_rows(q, out, <usize>load<u32>(info), <usize>load<u32>(info, 4), load<i32>(info, 8), cacheRowBytes, headBytes,
+      headDim, group, j0, j1, kvt == KV_F16, kvt, scratch, ss, scale, mK, p112);
+    return;
+  }
   let curKc: usize = 0, curVc: usize = 0, conv = 0;
   for (let j = j0; j < j1;) {
     const t = hm ? j % nTok : j / nHeads, h = hm ? j / nTok : j % nHeads;

@@ -120,6 +120,39 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   }
 }
 
+/** qk4 for two query heads (qa, qb) of one K/V group: each K value is decoded once for both. Scaled scores go to sa, sb. */
+// @ts-ignore: decorator
+@inline function qk4x2(qa: usize, qb: usize, kp: usize, rowBytes: usize, headDim: i32, f16: bool, mK: v128, p112: v128,
+  sv: v128, sa: usize, sb: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (let d = 0; d < headDim; d += 4) {
+    const o = <usize>d << 2;
+    const qv = v128.load(qa + o), rv = v128.load(qb + o);
+    const k0 = kv4(kp, d, f16, mK, p112), k1 = kv4(kp + rowBytes, d, f16, mK, p112);
+    const k2 = kv4(kp + 2 * rowBytes, d, f16, mK, p112), k3 = kv4(kp + 3 * rowBytes, d, f16, mK, p112);
+    a0 = madd(qv, k0, a0); a1 = madd(qv, k1, a1); a2 = madd(qv, k2, a2); a3 = madd(qv, k3, a3);
+    b0 = madd(rv, k0, b0); b1 = madd(rv, k1, b1); b2 = madd(rv, k2, b2); b3 = madd(rv, k3, b3);
+  }
+  v128.store(sa, f32x4.mul(fsum4(a0, a1, a2, a3), sv));
+  v128.store(sb, f32x4.mul(fsum4(b0, b1, b2, b3), sv));
+}
+
+/** axpy4 for two query heads (outputs oa, ob, probabilities pa, pb) of one K/V group: each V value decoded once. */
+// @ts-ignore: decorator
+@inline function axpy4x2(oa: usize, ob: usize, vp: usize, rowBytes: usize, pa: v128, pb: v128, headDim: i32, f16: bool, mK: v128, p112: v128): void {
+  const a0 = f32x4.splat(f32x4.extract_lane(pa, 0)), a1 = f32x4.splat(f32x4.extract_lane(pa, 1));
+  const a2 = f32x4.splat(f32x4.extract_lane(pa, 2)), a3 = f32x4.splat(f32x4.extract_lane(pa, 3));
+  const b0 = f32x4.splat(f32x4.extract_lane(pb, 0)), b1 = f32x4.splat(f32x4.extract_lane(pb, 1));
+  const b2 = f32x4.splat(f32x4.extract_lane(pb, 2)), b3 = f32x4.splat(f32x4.extract_lane(pb, 3));
+  for (let d = 0; d < headDim; d += 4) {
+    const o = <usize>d << 2;
+    const v0 = kv4(vp, d, f16, mK, p112), v1 = kv4(vp + rowBytes, d, f16, mK, p112);
+    const v2 = kv4(vp + 2 * rowBytes, d, f16, mK, p112), v3 = kv4(vp + 3 * rowBytes, d, f16, mK, p112);
+    v128.store(oa + o, madd(a3, v3, madd(a2, v2, madd(a1, v1, madd(a0, v0, v128.load(oa + o))))));
+    v128.store(ob + o, madd(b3, v3, madd(b2, v2, madd(b1, v1, madd(b0, v0, v128.load(ob + o))))));
+  }
+}
+
 let touch_sink: i32 = 0;
 
 /** Load one byte of every 64 in `n` rows of `bytes` bytes, `stride` apart (a prefetch; WebAssembly has none). */
@@ -256,7 +289,8 @@ function pv_tile4(o0: usize, o1: usize, o2: usize, o3: usize, vf: usize, hdBytes
  * scores_from and pv_from for every head, with the loops swapped, positions outside and heads
  * inside. A position's row holds all K (or V) heads, so this thread's heads are one contiguous run
  * of it: the cache is read as four rows streaming side by side instead of one head's few hundred
- * bytes from every row in turn. Head h's scores are at scores + (h - h0) * ss.
+ * bytes from every row in turn; two query heads of one K/V group share each decoded K and V value.
+ * Head h's scores are at scores + (h - h0) * ss.
  */
 function decode_rows(qh0: usize, oh0: usize, kc: usize, vc: usize, npos: i32, rowBytes: usize, headBytes: usize,
   headDim: i32, group: i32, h0: i32, h1: i32, f16: bool, kvt: i32, scores: usize, ss: usize, scale: f32, mK: v128, p112: v128): void {
@@ -265,8 +299,11 @@ function decode_rows(qh0: usize, oh0: usize, kc: usize, vc: usize, npos: i32, ro
   for (let i = 0; i < full; i += 4) {
     const ko = kc + <usize>i * rowBytes, so = <usize>i << 2;
     for (let h = h0; h < h1; h++) {
-      const s4 = f32x4.mul(qk4(qh0 + <usize>h * hdBytes, ko + <usize>(h / group) * headBytes, rowBytes, headDim, f16, mK, p112), sv);
-      v128.store(scores + <usize>(h - h0) * ss + so, s4);
+      const sh = scores + <usize>(h - h0) * ss + so, kh = ko + <usize>(h / group) * headBytes;
+      if (h + 1 < h1 && (h + 1) / group == h / group) { // two query heads of one K/V group
+        qk4x2(qh0 + <usize>h * hdBytes, qh0 + <usize>(h + 1) * hdBytes, kh, rowBytes, headDim, f16, mK, p112, sv, sh, sh + ss);
+        h++;
+      } else v128.store(sh, f32x4.mul(qk4(qh0 + <usize>h * hdBytes, kh, rowBytes, headDim, f16, mK, p112), sv));
     }
   }
   for (let h = h0; h < h1; h++) {
@@ -281,7 +318,11 @@ function decode_rows(qh0: usize, oh0: usize, kc: usize, vc: usize, npos: i32, ro
   for (let i = 0; i < full; i += 4) {
     const vo = vc + <usize>i * rowBytes, so = <usize>i << 2;
     for (let h = h0; h < h1; h++) {
-      axpy4(oh0 + <usize>h * hdBytes, vo + <usize>(h / group) * headBytes, rowBytes, v128.load(scores + <usize>(h - h0) * ss + so), headDim, f16, mK, p112);
+      const sh = scores + <usize>(h - h0) * ss + so, vh = vo + <usize>(h / group) * headBytes, oh = oh0 + <usize>h * hdBytes;
+      if (h + 1 < h1 && (h + 1) / group == h / group) {
+        axpy4x2(oh, oh + hdBytes, vh, rowBytes, v128.load(sh), v128.load(sh + ss), headDim, f16, mK, p112);
+        h++;
+      } else axpy4(oh, vh, rowBytes, v128.load(sh), headDim, f16, mK, p112);
     }
   }
   for (let h = h0; h < h1; h++) {

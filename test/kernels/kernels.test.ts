@@ -288,3 +288,65 @@ test("x4 repacking is an exact in-place round trip (TypeScript and wasm alike), 
     }
   }
 });
+
+test("Q8_0x4 and Q4_0x4 give exact integer results at the extremes, decode and prefill alike", async () => {
+  // Block scales of 1 (weights and activations), so every result is an integer below 2^24: the
+  // integer dot products (Q8_0 decode splits activations into max(x, 0) and max(-x, 0) in the relaxed
+  // build) must be exact. Weight bytes take the whole int8 range (-128 included, which a file may
+  // hold) or the nibble extremes; activations the quantiser's range [-127, 127].
+  const { KIND_Q4_0X4, KIND_Q8_0X4 } = await import("../../src/kernels/repack.js");
+  for (const variant of variants) {
+    for (const [type, kind] of [[GGMLType.Q8_0, KIND_Q8_0X4], [GGMLType.Q4_0, KIND_Q4_0X4]]) {
+      const s = setup(variant);
+      const rng = new Rng([31, type]);
+      // 48 rows: one run of the eight-stream decode kernel (32 rows) and a four-row remainder
+      const rows = 48, cols = 256, nTok = 9, bs = type === GGMLType.Q8_0 ? 34 : 18, nb = cols / 32;
+      const rb = rowBytes(type, cols);
+      const w = s.alloc(rows * rb);
+      const wb = new Uint8Array(s.memory.buffer, w, rows * rb), dv = new DataView(s.memory.buffer);
+      const wq: number[][] = []; // the weights' integer values
+      for (let r = 0; r < rows; r++) {
+        const vals: number[] = [];
+        for (let b = 0; b < nb; b++) {
+          const o = r * rb + b * bs;
+          dv.setUint16(w + o, 0x3c00, true);
+          for (let i = 0; i < bs - 2; i++) {
+            const byte = r % 4 === 1 ? 0x80 : r % 4 === 2 ? (type === GGMLType.Q8_0 ? 0x7f : 0xff) : r % 4 === 3 ? 0x00 : rng.nextU32() & 0xff;
+            wb[o + 2 + i] = byte;
+          }
+          if (type === GGMLType.Q8_0) for (let i = 0; i < 32; i++) vals.push((wb[o + 2 + i] << 24) >> 24);
+          else {
+            for (let i = 0; i < 16; i++) vals[b * 32 + i] = (wb[o + 2 + i] & 15) - 8;
+            for (let i = 0; i < 16; i++) vals[b * 32 + 16 + i] = (wb[o + 2 + i] >> 4) - 8;
+          }
+        }
+        wq.push(vals);
+      }
+      assert.equal(s.k.repack_x4(kind, w, rows, cols, s.alloc(4 * rb)), 0);
+      const st = s.k.q8Stride(cols), x = s.alloc(nTok * st);
+      const xq: number[][] = [];
+      for (let t = 0; t < nTok; t++) {
+        const qs = new Int8Array(s.memory.buffer, x + t * st, cols);
+        for (let i = 0; i < cols; i++) qs[i] = t === 0 ? -127 : t === 1 ? 127 : t === 2 ? (i & 1 ? 127 : -127) : (rng.nextU32() % 255) - 127;
+        xq.push(Array.from(qs));
+        for (let b = 0; b < nb; b++) {
+          dv.setFloat32(x + t * st + cols + b * 4, 1, true);
+          let sum = 0;
+          for (let i = 0; i < 32; i++) sum += qs[b * 32 + i];
+          dv.setInt32(x + t * st + cols + nb * 4 + b * 4, 8 * sum, true);
+        }
+      }
+      const yBatch = s.alloc(nTok * rows * 4), yOne = s.alloc(nTok * rows * 4);
+      s.k.matmul(kind, w, rb, x, st, yBatch, rows, cols, nTok, 0, rows);
+      for (let t = 0; t < nTok; t++) s.k.matmul(kind, w, rb, x + t * st, st, yOne + t * rows * 4, rows, cols, 1, 0, rows);
+      const exact = new Float32Array(nTok * rows);
+      for (let t = 0; t < nTok; t++) for (let r = 0; r < rows; r++) {
+        let acc = 0;
+        for (let i = 0; i < cols; i++) acc += wq[r][i] * xq[t][i];
+        exact[t * rows + r] = acc;
+      }
+      assert.deepEqual(new Float32Array(s.memory.buffer, yBatch, nTok * rows), exact, `${GGMLType[type]} (${variant}) prefill`);
+      assert.deepEqual(new Float32Array(s.memory.buffer, yOne, nTok * rows), exact, `${GGMLType[type]} (${variant}) decode`);
+    }
+  }
+});

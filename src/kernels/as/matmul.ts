@@ -345,12 +345,35 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
     i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(q, 16), xl1), i32x4.dot_i16x8_s(v128.load8x8_s(q, 24), xh1)));
 }
 
+/**
+ * Row sums of one Q8_0 block (32 quants at q), relaxed build: x = x+ - x- with x+ = max(x, 0) and
+ * x- = max(-x, 0), both in [0, 127] (activations never reach -128), so w . x+ and w . x- are each one
+ * exact i16x8.relaxed_dot_i8x16_i7x16_s (pair sums within +-32258, no saturation) and their
+ * difference, the true pair sum, fits i16 as well: 16 products per instruction where widening to
+ * i16 gives 8.
+ */
+// @ts-ignore: decorator
+@inline function rsum_q8_0_pn(q: usize, xp0: v128, xn0: v128, xp1: v128, xn1: v128, ones: v128): v128 {
+  const w0 = v128.load(q), w1 = v128.load(q, 16);
+  const a = i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w0, xp0), i16x8.relaxed_dot_i8x16_i7x16_s(w0, xn0));
+  const b = i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w1, xp1), i16x8.relaxed_dot_i8x16_i7x16_s(w1, xn1));
+  return i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones));
+}
+
 /** acc + one Q8_0x4 block's contribution for four rows (integer sums * d_w * d_x), in one madd. */
 // @ts-ignore: decorator
-@inline function blk_q8_0x4(p: usize, xb: usize, xdb: usize, mK: v128, p112: v128, acc: v128): v128 {
-  const xl0 = v128.load8x8_s(xb), xh0 = v128.load8x8_s(xb, 8), xl1 = v128.load8x8_s(xb, 16), xh1 = v128.load8x8_s(xb, 24);
-  const s = hsum4(rsum_q8_0(p + 8, xl0, xh0, xl1, xh1), rsum_q8_0(p + 40, xl0, xh0, xl1, xh1),
-    rsum_q8_0(p + 72, xl0, xh0, xl1, xh1), rsum_q8_0(p + 104, xl0, xh0, xl1, xh1));
+@inline function blk_q8_0x4(p: usize, xb: usize, xdb: usize, mK: v128, p112: v128, ones: v128, acc: v128): v128 {
+  let s: v128;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const x0 = v128.load(xb), x1 = v128.load(xb, 16), z = i8x16.splat(0);
+    const xp0 = i8x16.max_s(x0, z), xn0 = i8x16.max_s(i8x16.neg(x0), z), xp1 = i8x16.max_s(x1, z), xn1 = i8x16.max_s(i8x16.neg(x1), z);
+    s = hsum4(rsum_q8_0_pn(p + 8, xp0, xn0, xp1, xn1, ones), rsum_q8_0_pn(p + 40, xp0, xn0, xp1, xn1, ones),
+      rsum_q8_0_pn(p + 72, xp0, xn0, xp1, xn1, ones), rsum_q8_0_pn(p + 104, xp0, xn0, xp1, xn1, ones));
+  } else {
+    const xl0 = v128.load8x8_s(xb), xh0 = v128.load8x8_s(xb, 8), xl1 = v128.load8x8_s(xb, 16), xh1 = v128.load8x8_s(xb, 24);
+    s = hsum4(rsum_q8_0(p + 8, xl0, xh0, xl1, xh1), rsum_q8_0(p + 40, xl0, xh0, xl1, xh1),
+      rsum_q8_0(p + 72, xl0, xh0, xl1, xh1), rsum_q8_0(p + 104, xl0, xh0, xl1, xh1));
+  }
   const d = f32x4.mul(h2f4_fin(p, mK, p112), v128.load32_splat(xdb));
   return madd(f32x4.convert_i32x4_s(s), d, acc);
 }
@@ -359,19 +382,19 @@ const KIND_Q4_0X4: i32 = 102, KIND_Q8_0X4: i32 = 108;
 function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: usize): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
+  const mK = H_MK, p112 = H_P112, ones = C_ONES; // locals: loaded once, before the loop
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 136;
     const xb = x + (<usize>b << 5), xdb = xd + (<usize>b << 2);
-    a0 = blk_q8_0x4(p, xb, xdb, mK, p112, a0);
-    a1 = blk_q8_0x4(p + gd, xb, xdb, mK, p112, a1);
-    a2 = blk_q8_0x4(p + 2 * gd, xb, xdb, mK, p112, a2);
-    a3 = blk_q8_0x4(p + 3 * gd, xb, xdb, mK, p112, a3);
-    a4 = blk_q8_0x4(p + 4 * gd, xb, xdb, mK, p112, a4);
-    a5 = blk_q8_0x4(p + 5 * gd, xb, xdb, mK, p112, a5);
-    a6 = blk_q8_0x4(p + 6 * gd, xb, xdb, mK, p112, a6);
-    a7 = blk_q8_0x4(p + 7 * gd, xb, xdb, mK, p112, a7);
+    a0 = blk_q8_0x4(p, xb, xdb, mK, p112, ones, a0);
+    a1 = blk_q8_0x4(p + gd, xb, xdb, mK, p112, ones, a1);
+    a2 = blk_q8_0x4(p + 2 * gd, xb, xdb, mK, p112, ones, a2);
+    a3 = blk_q8_0x4(p + 3 * gd, xb, xdb, mK, p112, ones, a3);
+    a4 = blk_q8_0x4(p + 4 * gd, xb, xdb, mK, p112, ones, a4);
+    a5 = blk_q8_0x4(p + 5 * gd, xb, xdb, mK, p112, ones, a5);
+    a6 = blk_q8_0x4(p + 6 * gd, xb, xdb, mK, p112, ones, a6);
+    a7 = blk_q8_0x4(p + 7 * gd, xb, xdb, mK, p112, ones, a7);
   }
   v128.store(y, a0); v128.store(y + yd, a1); v128.store(y + 2 * yd, a2); v128.store(y + 3 * yd, a3);
   v128.store(y + 4 * yd, a4); v128.store(y + 5 * yd, a5); v128.store(y + 6 * yd, a6); v128.store(y + 7 * yd, a7);
@@ -381,15 +404,15 @@ function dot8s_q8_0x4(w: usize, gd: usize, x: usize, cols: i32, y: usize, yd: us
 function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32): void {
   const nb = cols >> 5;
   const xd = x + <usize>cols;
-  const mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
+  const mK = H_MK, p112 = H_P112, ones = C_ONES; // locals: loaded once, before the loop
   let acc = f32x4.splat(0);
   let b = 0;
   for (; b + 2 <= nb; b += 2) {
     const p = w + <usize>b * 136;
     const xb = x + (<usize>b << 5), o = <usize>b << 2;
-    acc = blk_q8_0x4(p + 136, xb + 32, xd + o + 4, mK, p112, blk_q8_0x4(p, xb, xd + o, mK, p112, acc));
+    acc = blk_q8_0x4(p + 136, xb + 32, xd + o + 4, mK, p112, ones, blk_q8_0x4(p, xb, xd + o, mK, p112, ones, acc));
   }
-  if (b < nb) acc = blk_q8_0x4(w + <usize>b * 136, x + (<usize>b << 5), xd + (<usize>b << 2), mK, p112, acc);
+  if (b < nb) acc = blk_q8_0x4(w + <usize>b * 136, x + (<usize>b << 5), xd + (<usize>b << 2), mK, p112, ones, acc);
   store4(y, acc, nrows);
 }
 

@@ -584,30 +584,12 @@ function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
   return madd(f32x4.convert_i32x4_s(i), f32x4.mul(ws, v128.load32_splat(xt + dOff)), acc);
 }
 
-/** Four rows (one Q4_0x4 group) x four tokens (xs bytes apart); y rows ys bytes apart. */
-function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
-  const nb = cols >> 5;
-  const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
-  const m = C_M0F, ones = C_ONES, mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const p = w + <usize>b * 72;
-    const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
-    const l0 = v128.and(q0, m), h0 = v128.and(i16x8.shr_u(q0, 4), m), l1 = v128.and(q1, m), h1 = v128.and(i16x8.shr_u(q1, 4), m);
-    const l2 = v128.and(q2, m), h2 = v128.and(i16x8.shr_u(q2, 4), m), l3 = v128.and(q3, m), h3 = v128.and(i16x8.shr_u(q3, 4), m);
-    const ws = h2f4_fin(p, mK, p112);
-    const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2), sOff = s0 + (<usize>b << 2);
-    a0 = step4_q4_0x4(x, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a0);
-    a1 = step4_q4_0x4(x + xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a1);
-    a2 = step4_q4_0x4(x + 2 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a2);
-    a3 = step4_q4_0x4(x + 3 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a3);
-  }
-  v128.store(y, a0); v128.store(y + ys, a1); v128.store(y + 2 * ys, a2); v128.store(y + 3 * ys, a3);
-}
-
-
-/** Four rows (one Q4_0x4 group) x eight tokens (xs bytes apart); y rows ys bytes apart. */
-function mm4x8_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+/**
+ * Four rows (one Q4_0x4 group) x n tokens (n = 4 or 8, a constant once inlined; xs bytes apart); y rows
+ * ys bytes apart. The block's nibbles are unpacked once and used for the n tokens.
+ */
+// @ts-ignore: decorator
+@inline function mm4xn_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize, n: i32): void {
   const nb = cols >> 5;
   const d0 = <usize>cols, s0 = d0 + (<usize>nb << 2);
   const m = C_M0F, ones = C_ONES, mK = H_MK, p112 = H_P112; // locals: loaded once, before the loop
@@ -623,14 +605,18 @@ function mm4x8_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: us
     a1 = step4_q4_0x4(x + xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a1);
     a2 = step4_q4_0x4(x + 2 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a2);
     a3 = step4_q4_0x4(x + 3 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a3);
-    a4 = step4_q4_0x4(x + 4 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a4);
-    a5 = step4_q4_0x4(x + 5 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a5);
-    a6 = step4_q4_0x4(x + 6 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a6);
-    a7 = step4_q4_0x4(x + 7 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a7);
+    if (n == 8) {
+      a4 = step4_q4_0x4(x + 4 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a4);
+      a5 = step4_q4_0x4(x + 5 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a5);
+      a6 = step4_q4_0x4(x + 6 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a6);
+      a7 = step4_q4_0x4(x + 7 * xs, xo, dOff, sOff, ws, ones, l0, h0, l1, h1, l2, h2, l3, h3, a7);
+    }
   }
   v128.store(y, a0); v128.store(y + ys, a1); v128.store(y + 2 * ys, a2); v128.store(y + 3 * ys, a3);
-  v128.store(y + 4 * ys, a4); v128.store(y + 5 * ys, a5); v128.store(y + 6 * ys, a6); v128.store(y + 7 * ys, a7);
+  if (n == 8) { v128.store(y + 4 * ys, a4); v128.store(y + 5 * ys, a5); v128.store(y + 6 * ys, a6); v128.store(y + 7 * ys, a7); }
 }
+function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void { mm4xn_q4_0x4(w, x, xs, cols, y, ys, 4); }
+function mm4x8_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void { mm4xn_q4_0x4(w, x, xs, cols, y, ys, 8); }
 
 // ------------------------------------------------------------------------------------- drivers
 

@@ -262,26 +262,26 @@ function qk_tile4(q0: usize, q1: usize, q2: usize, q3: usize, kf: usize, hdBytes
  */
 function pv_tile4(o0: usize, o1: usize, o2: usize, o3: usize, vf: usize, hdBytes: usize, headDim: i32, n: i32,
   sc: usize, ss: usize): void {
+  pv_pair(o0, o1, vf, hdBytes, headDim, n, sc, ss);
+  pv_pair(o2, o3, vf, hdBytes, headDim, n, sc + 2 * ss, ss);
+}
+
+/**
+ * Two tokens of pv_tile4: their eight probabilities of a block of four positions are splatted once
+ * and held while the block's V rows (in L1 by then) stream past, one madd per value and token.
+ */
+function pv_pair(oa: usize, ob: usize, vf: usize, hdBytes: usize, headDim: i32, n: i32, sa: usize, ss: usize): void {
   for (let i = 0; i < n; i += 4) {
-    const v = vf + <usize>i * hdBytes, p0 = sc + (<usize>i << 2), p1 = p0 + ss, p2 = p1 + ss, p3 = p2 + ss;
+    const v = vf + <usize>i * hdBytes, pa = sa + (<usize>i << 2), pb = pa + ss;
+    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4), a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
+    const b0 = v128.load32_splat(pb), b1 = v128.load32_splat(pb, 4), b2 = v128.load32_splat(pb, 8), b3 = v128.load32_splat(pb, 12);
     for (let d = 0; d < headDim; d += 4) {
       const o = <usize>d << 2;
       const v0 = v128.load(v + o), v1 = v128.load(v + hdBytes + o), v2 = v128.load(v + 2 * hdBytes + o), v3 = v128.load(v + 3 * hdBytes + o);
-      pv_step(o0 + o, p0, v0, v1, v2, v3);
-      pv_step(o1 + o, p1, v0, v1, v2, v3);
-      pv_step(o2 + o, p2, v0, v1, v2, v3);
-      pv_step(o3 + o, p3, v0, v1, v2, v3);
+      v128.store(oa + o, madd(a3, v3, madd(a2, v2, madd(a1, v1, madd(a0, v0, v128.load(oa + o))))));
+      v128.store(ob + o, madd(b3, v3, madd(b2, v2, madd(b1, v1, madd(b0, v0, v128.load(ob + o))))));
     }
   }
-}
-
-/** out[o] = (((out + p0 v0) + p1 v1) + p2 v2) + p3 v3, the four probabilities at p (axpy4's steps). */
-// @ts-ignore: decorator
-@inline function pv_step(o: usize, p: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  let acc = madd(v128.load32_splat(p), v0, v128.load(o));
-  acc = madd(v128.load32_splat(p, 4), v1, acc);
-  acc = madd(v128.load32_splat(p, 8), v2, acc);
-  v128.store(o, madd(v128.load32_splat(p, 12), v3, acc));
 }
 
 /**

@@ -148,14 +148,16 @@ for (const variant of variants) {
     test(`attention with GQA (${variant}, ${kvName} cache) matches the reference`, () => {
       // a causal chunk of ten tokens plus one of another sequence: prefill goes four tokens at a time
       // through K and V where it can (f16 cache); starting at position 1, the first tokens see fewer
-      // than four positions
-      for (const posBase of [37, 1]) {
+      // than four positions; a query value of 70000 makes one-token decode over an f16 cache take
+      // its unscaled path (queries are multiplied by 2^112 only when every |q| < 2^16)
+      for (const [posBase, bigQ] of [[37, false], [1, false], [9, true]] as const) {
         const s = setup(variant);
         const rng = new Rng([13, posBase]);
         const headDim = 32, nHeads = 4, nKV = 2, nTok = 11;
         const kvDim = nKV * headDim, npos = posBase + nTok;
         const q = s.alloc(nTok * nHeads * headDim * 4);
         fillF32(s.memory, q, nTok * nHeads * headDim, rng);
+        if (bigQ) new Float32Array(s.memory.buffer, q, nTok * nHeads * headDim)[headDim + 3] = 70000;
         const row = s.k.kv_bytes(kvt, kvDim);
         assert.equal(row, s.ref.kv_bytes(kvt, kvDim));
         const kc = s.alloc(npos * row), vc = s.alloc(npos * row);

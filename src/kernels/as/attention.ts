@@ -1,6 +1,6 @@
 // The KV cache and attention (AssemblyScript): cache element types, storing rows into the cache, and
 // attention with grouped K/V heads over it, for decode (one token) and prefill (a chunk of tokens).
-import { f2h, f2h_sat, h2f, h2f4_fin, H_MK, H_P112 } from "./f16";
+import { f2h, f2h_sat, h2f, h2f4_fin, h2f4_raw, H_MK, H_P112 } from "./f16";
 import { madd } from "./fma";
 import { vexp } from "./vexp";
 
@@ -39,6 +39,16 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
 // @ts-ignore: decorator
 @inline function kv4(p: usize, i: i32, f16: bool, mK: v128, p112: v128): v128 {
   return f16 ? h2f4_fin(p + (<usize>i << 1), mK, p112) : v128.load(p + (<usize>i << 2));
+}
+
+/**
+ * kv4, or with `raw` (an f16 cache whose other factor, q or p, was multiplied by 2^112 beforehand)
+ * the f16 values times 2^-112, one instruction shorter. The product of the two is the same real
+ * number either way, so every madd rounds to the same bits.
+ */
+// @ts-ignore: decorator
+@inline function kv4r(p: usize, i: i32, f16: bool, mK: v128, p112: v128, raw: bool): v128 {
+  return raw ? h2f4_raw(p + (<usize>i << 1), mK) : kv4(p, i, f16, mK, p112);
 }
 
 /** Four consecutive values of a Q8_0 head row (element i of a 32-block at p), times its scale d. */
@@ -94,42 +104,42 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
 
 /** q . k for four cached head rows (f32 or f16) `rowBytes` apart: one vector of four scores. */
 // @ts-ignore: decorator
-@inline function qk4(qh: usize, kp: usize, rowBytes: usize, headDim: i32, f16: bool, mK: v128, p112: v128): v128 {
+@inline function qk4(qh: usize, kp: usize, rowBytes: usize, headDim: i32, f16: bool, mK: v128, p112: v128, raw: bool = false): v128 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let d = 0; d < headDim; d += 4) {
     const qv = v128.load(qh + (<usize>d << 2));
-    a0 = madd(qv, kv4(kp, d, f16, mK, p112), a0);
-    a1 = madd(qv, kv4(kp + rowBytes, d, f16, mK, p112), a1);
-    a2 = madd(qv, kv4(kp + 2 * rowBytes, d, f16, mK, p112), a2);
-    a3 = madd(qv, kv4(kp + 3 * rowBytes, d, f16, mK, p112), a3);
+    a0 = madd(qv, kv4r(kp, d, f16, mK, p112, raw), a0);
+    a1 = madd(qv, kv4r(kp + rowBytes, d, f16, mK, p112, raw), a1);
+    a2 = madd(qv, kv4r(kp + 2 * rowBytes, d, f16, mK, p112, raw), a2);
+    a3 = madd(qv, kv4r(kp + 3 * rowBytes, d, f16, mK, p112, raw), a3);
   }
   return fsum4(a0, a1, a2, a3);
 }
 
 /** out = (((out + p0 v0) + p1 v1) + p2 v2) + p3 v3 (each step a madd) for four cached head rows (f32 or f16) `rowBytes` apart. */
 // @ts-ignore: decorator
-@inline function axpy4(oh: usize, vp: usize, rowBytes: usize, p: v128, headDim: i32, f16: bool, mK: v128, p112: v128): void {
+@inline function axpy4(oh: usize, vp: usize, rowBytes: usize, p: v128, headDim: i32, f16: bool, mK: v128, p112: v128, raw: bool = false): void {
   const p0 = f32x4.splat(f32x4.extract_lane(p, 0)), p1 = f32x4.splat(f32x4.extract_lane(p, 1));
   const p2 = f32x4.splat(f32x4.extract_lane(p, 2)), p3 = f32x4.splat(f32x4.extract_lane(p, 3));
   for (let d = 0; d < headDim; d += 4) {
     const o = oh + (<usize>d << 2);
-    let acc = madd(p0, kv4(vp, d, f16, mK, p112), v128.load(o));
-    acc = madd(p1, kv4(vp + rowBytes, d, f16, mK, p112), acc);
-    acc = madd(p2, kv4(vp + 2 * rowBytes, d, f16, mK, p112), acc);
-    v128.store(o, madd(p3, kv4(vp + 3 * rowBytes, d, f16, mK, p112), acc));
+    let acc = madd(p0, kv4r(vp, d, f16, mK, p112, raw), v128.load(o));
+    acc = madd(p1, kv4r(vp + rowBytes, d, f16, mK, p112, raw), acc);
+    acc = madd(p2, kv4r(vp + 2 * rowBytes, d, f16, mK, p112, raw), acc);
+    v128.store(o, madd(p3, kv4r(vp + 3 * rowBytes, d, f16, mK, p112, raw), acc));
   }
 }
 
 /** qk4 for two query heads (qa, qb) of one K/V group: each K value is decoded once for both. Scaled scores go to sa, sb. */
 // @ts-ignore: decorator
 @inline function qk4x2(qa: usize, qb: usize, kp: usize, rowBytes: usize, headDim: i32, f16: bool, mK: v128, p112: v128,
-  sv: v128, sa: usize, sb: usize): void {
+  sv: v128, sa: usize, sb: usize, raw: bool): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   for (let d = 0; d < headDim; d += 4) {
     const o = <usize>d << 2;
     const qv = v128.load(qa + o), rv = v128.load(qb + o);
-    const k0 = kv4(kp, d, f16, mK, p112), k1 = kv4(kp + rowBytes, d, f16, mK, p112);
-    const k2 = kv4(kp + 2 * rowBytes, d, f16, mK, p112), k3 = kv4(kp + 3 * rowBytes, d, f16, mK, p112);
+    const k0 = kv4r(kp, d, f16, mK, p112, raw), k1 = kv4r(kp + rowBytes, d, f16, mK, p112, raw);
+    const k2 = kv4r(kp + 2 * rowBytes, d, f16, mK, p112, raw), k3 = kv4r(kp + 3 * rowBytes, d, f16, mK, p112, raw);
     a0 = madd(qv, k0, a0); a1 = madd(qv, k1, a1); a2 = madd(qv, k2, a2); a3 = madd(qv, k3, a3);
     b0 = madd(rv, k0, b0); b1 = madd(rv, k1, b1); b2 = madd(rv, k2, b2); b3 = madd(rv, k3, b3);
   }
@@ -139,15 +149,15 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
 
 /** axpy4 for two query heads (outputs oa, ob, probabilities pa, pb) of one K/V group: each V value decoded once. */
 // @ts-ignore: decorator
-@inline function axpy4x2(oa: usize, ob: usize, vp: usize, rowBytes: usize, pa: v128, pb: v128, headDim: i32, f16: bool, mK: v128, p112: v128): void {
+@inline function axpy4x2(oa: usize, ob: usize, vp: usize, rowBytes: usize, pa: v128, pb: v128, headDim: i32, f16: bool, mK: v128, p112: v128, raw: bool): void {
   const a0 = f32x4.splat(f32x4.extract_lane(pa, 0)), a1 = f32x4.splat(f32x4.extract_lane(pa, 1));
   const a2 = f32x4.splat(f32x4.extract_lane(pa, 2)), a3 = f32x4.splat(f32x4.extract_lane(pa, 3));
   const b0 = f32x4.splat(f32x4.extract_lane(pb, 0)), b1 = f32x4.splat(f32x4.extract_lane(pb, 1));
   const b2 = f32x4.splat(f32x4.extract_lane(pb, 2)), b3 = f32x4.splat(f32x4.extract_lane(pb, 3));
   for (let d = 0; d < headDim; d += 4) {
     const o = <usize>d << 2;
-    const v0 = kv4(vp, d, f16, mK, p112), v1 = kv4(vp + rowBytes, d, f16, mK, p112);
-    const v2 = kv4(vp + 2 * rowBytes, d, f16, mK, p112), v3 = kv4(vp + 3 * rowBytes, d, f16, mK, p112);
+    const v0 = kv4r(vp, d, f16, mK, p112, raw), v1 = kv4r(vp + rowBytes, d, f16, mK, p112, raw);
+    const v2 = kv4r(vp + 2 * rowBytes, d, f16, mK, p112, raw), v3 = kv4r(vp + 3 * rowBytes, d, f16, mK, p112, raw);
     v128.store(oa + o, madd(a3, v3, madd(a2, v2, madd(a1, v1, madd(a0, v0, v128.load(oa + o))))));
     v128.store(ob + o, madd(b3, v3, madd(b2, v2, madd(b1, v1, madd(b0, v0, v128.load(ob + o))))));
   }
@@ -290,22 +300,26 @@ function pv_pair(oa: usize, ob: usize, vf: usize, hdBytes: usize, headDim: i32, 
  * inside. A position's row holds all K (or V) heads, so this thread's heads are one contiguous run
  * of it: the cache is read as four rows streaming side by side instead of one head's few hundred
  * bytes from every row in turn; two query heads of one K/V group share each decoded K and V value.
- * Head h's scores are at scores + (h - h0) * ss.
+ * Head h's scores are at scores + (h - h0) * ss. Over an f16 cache the query heads are first
+ * multiplied by 2^112 into qs (when every |q| < 2^16, so that nothing overflows), and so are the
+ * probabilities, which lets the f16 values stay scaled by 2^-112 (h2f4_raw): the same products.
  */
 function decode_rows(qh0: usize, oh0: usize, kc: usize, vc: usize, npos: i32, rowBytes: usize, headBytes: usize,
-  headDim: i32, group: i32, h0: i32, h1: i32, f16: bool, kvt: i32, scores: usize, ss: usize, scale: f32, mK: v128, p112: v128): void {
+  headDim: i32, group: i32, h0: i32, h1: i32, f16: bool, kvt: i32, scores: usize, ss: usize, qs: usize,
+  scale: f32, mK: v128, p112: v128): void {
   const hdBytes = <usize>headDim << 2, full = npos & ~3;
-  const sv = f32x4.splat(scale);
-  for (let i = 0; i < full; i += 4) {
-    const ko = kc + <usize>i * rowBytes, so = <usize>i << 2;
-    for (let h = h0; h < h1; h++) {
-      const sh = scores + <usize>(h - h0) * ss + so, kh = ko + <usize>(h / group) * headBytes;
-      if (h + 1 < h1 && (h + 1) / group == h / group) { // two query heads of one K/V group
-        qk4x2(qh0 + <usize>h * hdBytes, qh0 + <usize>(h + 1) * hdBytes, kh, rowBytes, headDim, f16, mK, p112, sv, sh, sh + ss);
-        h++;
-      } else v128.store(sh, f32x4.mul(qk4(qh0 + <usize>h * hdBytes, kh, rowBytes, headDim, f16, mK, p112), sv));
+  let raw = f16;
+  if (f16) {
+    let big = f32x4.splat(0);
+    for (let o: usize = <usize>h0 * hdBytes; o < <usize>h1 * hdBytes; o += 16) big = f32x4.max(big, f32x4.abs(v128.load(qh0 + o)));
+    const lim = f32x4.splat(65536);
+    raw = !v128.any_true(f32x4.ge(big, lim)) && i32x4.all_true(f32x4.eq(big, big));
+    if (raw) {
+      for (let o: usize = <usize>h0 * hdBytes; o < <usize>h1 * hdBytes; o += 16) v128.store(qs + o - <usize>h0 * hdBytes, f32x4.mul(v128.load(qh0 + o), p112));
     }
   }
+  if (raw) decode_qk(qs - <usize>h0 * hdBytes, kc, full, rowBytes, headBytes, headDim, group, h0, h1, true, scores, ss, scale, mK, p112, true);
+  else decode_qk(qh0, kc, full, rowBytes, headBytes, headDim, group, h0, h1, f16, scores, ss, scale, mK, p112, false);
   for (let h = h0; h < h1; h++) {
     const sh = scores + <usize>(h - h0) * ss, oh = oh0 + <usize>h * hdBytes;
     let mxv = f32x4.splat(-Infinity);
@@ -315,18 +329,46 @@ function decode_rows(qh0: usize, oh0: usize, kc: usize, vc: usize, npos: i32, ro
     softmax_probs(sh, npos, max(mt, scores_from(qh0 + <usize>h * hdBytes, kh, rowBytes, headDim, f16, kvt, true, sh, full, npos, scale, mK, p112)));
     for (let d = 0; d < headDim; d += 4) v128.store(oh + (<usize>d << 2), f32x4.splat(0));
   }
+  if (raw) decode_pv(oh0, vc, full, rowBytes, headBytes, headDim, group, h0, h1, true, scores, ss, mK, p112, true);
+  else decode_pv(oh0, vc, full, rowBytes, headBytes, headDim, group, h0, h1, f16, scores, ss, mK, p112, false);
+  for (let h = h0; h < h1; h++) {
+    pv_from(oh0 + <usize>h * hdBytes, vc + <usize>(h / group) * headBytes, rowBytes, scores + <usize>(h - h0) * ss, full, npos, headDim, f16, kvt, true, mK, p112);
+  }
+}
+
+/** decode_rows' scores of positions [0, full) (blocks of four), heads inside. */
+// @ts-ignore: decorator
+@inline function decode_qk(qh0: usize, kc: usize, full: i32, rowBytes: usize, headBytes: usize, headDim: i32, group: i32,
+  h0: i32, h1: i32, f16: bool, scores: usize, ss: usize, scale: f32, mK: v128, p112: v128, raw: bool): void {
+  const hdBytes = <usize>headDim << 2, sv = f32x4.splat(scale);
+  for (let i = 0; i < full; i += 4) {
+    const ko = kc + <usize>i * rowBytes, so = <usize>i << 2;
+    for (let h = h0; h < h1; h++) {
+      const sh = scores + <usize>(h - h0) * ss + so, kh = ko + <usize>(h / group) * headBytes;
+      if (h + 1 < h1 && (h + 1) / group == h / group) { // two query heads of one K/V group
+        qk4x2(qh0 + <usize>h * hdBytes, qh0 + <usize>(h + 1) * hdBytes, kh, rowBytes, headDim, f16, mK, p112, sv, sh, sh + ss, raw);
+        h++;
+      } else v128.store(sh, f32x4.mul(qk4(qh0 + <usize>h * hdBytes, kh, rowBytes, headDim, f16, mK, p112, raw), sv));
+    }
+  }
+}
+
+/** decode_rows' outputs over positions [0, full) (blocks of four), heads inside; raw: probabilities times 2^112. */
+// @ts-ignore: decorator
+@inline function decode_pv(oh0: usize, vc: usize, full: i32, rowBytes: usize, headBytes: usize, headDim: i32, group: i32,
+  h0: i32, h1: i32, f16: bool, scores: usize, ss: usize, mK: v128, p112: v128, raw: bool): void {
+  const hdBytes = <usize>headDim << 2;
   for (let i = 0; i < full; i += 4) {
     const vo = vc + <usize>i * rowBytes, so = <usize>i << 2;
     for (let h = h0; h < h1; h++) {
       const sh = scores + <usize>(h - h0) * ss + so, vh = vo + <usize>(h / group) * headBytes, oh = oh0 + <usize>h * hdBytes;
+      const pa = raw ? f32x4.mul(v128.load(sh), p112) : v128.load(sh);
       if (h + 1 < h1 && (h + 1) / group == h / group) {
-        axpy4x2(oh, oh + hdBytes, vh, rowBytes, v128.load(sh), v128.load(sh + ss), headDim, f16, mK, p112);
+        const pb = raw ? f32x4.mul(v128.load(sh + ss), p112) : v128.load(sh + ss);
+        axpy4x2(oh, oh + hdBytes, vh, rowBytes, pa, pb, headDim, f16, mK, p112, raw);
         h++;
-      } else axpy4(oh, vh, rowBytes, v128.load(sh), headDim, f16, mK, p112);
+      } else axpy4(oh, vh, rowBytes, pa, headDim, f16, mK, p112, raw);
     }
-  }
-  for (let h = h0; h < h1; h++) {
-    pv_from(oh0 + <usize>h * hdBytes, vc + <usize>(h / group) * headBytes, rowBytes, scores + <usize>(h - h0) * ss, full, npos, headDim, f16, kvt, true, mK, p112);
   }
 }
 
@@ -357,9 +399,9 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, scrat
   const hdBytes = <usize>headDim << 2, ss = <usize>ctx << 2;
   const kf = scratch, vf = kf + <usize>ctx * hdBytes, scores = hm ? vf + <usize>ctx * hdBytes : scratch;
   const wide = kvt != KV_Q8_0;
-  if (nTok == 1 && wide && j1 - j0 <= 2 * headDim + 4) { // the scores of j1 - j0 heads fit the scratch
+  if (nTok == 1 && wide && (j1 - j0) * (ctx + headDim) <= ctx * (2 * headDim + 4)) { // scores and scaled q fit the scratch
     decode_rows(q, out, <usize>load<u32>(info), <usize>load<u32>(info, 4), load<i32>(info, 8), cacheRowBytes, headBytes,
-      headDim, group, j0, j1, kvt == KV_F16, kvt, scratch, ss, scale, mK, p112);
+      headDim, group, j0, j1, kvt == KV_F16, kvt, scratch, ss, scratch + <usize>(j1 - j0) * ss, scale, mK, p112);
     return;
   }
   let curKc: usize = 0, curVc: usize = 0, conv = 0;

@@ -30,7 +30,13 @@ export function set_f16_consts(z: i32): void {
  */
 // @ts-ignore: decorator
 @inline export function h2f4_fin(p: usize, mK: v128, p112: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(p), 13), mK), p112);
+  return f32x4.mul(h2f4_raw(p, mK), p112);
+}
+
+/** h2f4_fin without its last step: the four values times 2^-112, exactly (subnormal for f16 subnormals). */
+// @ts-ignore: decorator
+@inline export function h2f4_raw(p: usize, mK: v128): v128 {
+  return v128.and(i32x4.shl(v128.load16x4_s(p), 13), mK);
 }
 
 /** Four f16 values in the low 16 bits of each i32 lane -> f32x4, exact (subnormals, inf, NaN). */

@@ -17,7 +17,7 @@ export function kv_bytes(kvt: i32, n: i32): i32 {
  * (d = amax/127 as f16, q = round-half-even(x * 127/amax), as llama.cpp's x86 quantize_row_q8_0).
  */
 export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
-  // f16: saturated to +-65504, so the cache never holds inf and attention can use the short h2f_finite
+  // f16: saturated to +-65504, so the cache never holds inf and attention can use the short h2f4_fin / h2f4_raw
   if (kvt == KV_F16) f2h_sat(src, dst, n);
   else if (kvt == KV_Q8_0) {
     for (let b = 0; b < (n >> 5); b++) {

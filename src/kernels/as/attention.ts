@@ -1,7 +1,7 @@
 // The KV cache and attention (AssemblyScript): cache element types, storing rows into the cache, and
 // attention with grouped K/V heads over it, for decode (one token) and prefill (a chunk of tokens).
 import { f2h, f2h_sat, h2f, h2f4_fin, h2f4_raw, H_MK, H_P112 } from "./f16";
-import { madd } from "./fma";
+import { fsum4, hsum, madd } from "./vec";
 import { vexp } from "./vexp";
 
 // KV cache element types: 0 f32, 1 f16, 2 q8_0 (GGUF Q8_0 blocks: f16 d + 32 i8, 34 bytes per 32 values).
@@ -71,7 +71,7 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
   } else {
     for (let d = 0; d < headDim; d += 4) acc = madd(v128.load(qh + (<usize>d << 2)), kv4(kp, d, kvt == KV_F16, mK, p112), acc);
   }
-  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  return hsum(acc);
 }
 
 /** out += p * v for one cached head row `vp` of type kvt. */
@@ -92,14 +92,6 @@ export function store_kv(src: usize, dst: usize, n: i32, kvt: i32): void {
       v128.store(o, madd(p, kv4(vp, d, kvt == KV_F16, mK, p112), v128.load(o)));
     }
   }
-}
-
-/** [sum(a), sum(b), sum(c), sum(d)] of four f32x4. */
-// @ts-ignore: decorator
-@inline function fsum4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-  const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
-  return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
 /** q . k for four cached head rows (f32 or f16) `rowBytes` apart: one vector of four scores. */
@@ -210,7 +202,7 @@ function touch_rows(p: usize, stride: usize, bytes: usize, n: i32): void {
     v128.store(scores + (<usize>i << 2), e);
     sumv = f32x4.add(sumv, e);
   }
-  let sum: f32 = f32x4.extract_lane(sumv, 0) + f32x4.extract_lane(sumv, 1) + f32x4.extract_lane(sumv, 2) + f32x4.extract_lane(sumv, 3);
+  let sum = hsum(sumv);
   for (; i < npos; i++) {
     const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(scores + (<usize>i << 2)) - mx)), 0);
     store<f32>(scores + (<usize>i << 2), e);
@@ -305,9 +297,9 @@ function pv_pair(oa: usize, ob: usize, vf: usize, hdBytes: usize, headDim: i32, 
  * probabilities, which lets the f16 values stay scaled by 2^-112 (h2f4_raw): the same products.
  */
 function decode_rows(qh0: usize, oh0: usize, kc: usize, vc: usize, npos: i32, rowBytes: usize, headBytes: usize,
-  headDim: i32, group: i32, h0: i32, h1: i32, f16: bool, kvt: i32, scores: usize, ss: usize, qs: usize,
+  headDim: i32, group: i32, h0: i32, h1: i32, kvt: i32, scores: usize, ss: usize, qs: usize,
   scale: f32, mK: v128, p112: v128): void {
-  const hdBytes = <usize>headDim << 2, full = npos & ~3;
+  const hdBytes = <usize>headDim << 2, full = npos & ~3, f16 = kvt == KV_F16;
   let raw = f16;
   if (f16) {
     let big = f32x4.splat(0);
@@ -401,7 +393,7 @@ export function attention(q: usize, qStride: i32, info: usize, out: usize, scrat
   const wide = kvt != KV_Q8_0;
   if (nTok == 1 && wide && (j1 - j0) * (ctx + headDim) <= ctx * (2 * headDim + 4)) { // scores and scaled q fit the scratch
     decode_rows(q, out, <usize>load<u32>(info), <usize>load<u32>(info, 4), load<i32>(info, 8), cacheRowBytes, headBytes,
-      headDim, group, j0, j1, kvt == KV_F16, kvt, scratch, ss, scratch + <usize>(j1 - j0) * ss, scale, mK, p112);
+      headDim, group, j0, j1, kvt, scratch, ss, scratch + <usize>(j1 - j0) * ss, scale, mK, p112);
     return;
   }
   let curKc: usize = 0, curVc: usize = 0, conv = 0;

@@ -23,6 +23,7 @@
 // super-block is a loop over chunks rather than straight-line code, because V8 schedules all the
 // loads of a basic block at its top (straight-line code spilled ~170 vectors per super-block).
 import { h2f_lut } from "./matmul";
+import { hsum } from "./vec";
 
 // SIMD constants as globals: V8 rematerialises a literal v128 at every use inside a loop (three
 // instructions) but reads a global with one load. set_kquant_consts (run by set_opaque_zero, which is
@@ -126,11 +127,6 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
 }
 
 // ------------------------------------------------------------------------------- shared parts
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
 
 /** Eight i16 partial sums of q[i] * x[i], i < 16: q unsigned 0..63, x int8 at xp. */
 // @ts-ignore: decorator

@@ -14,6 +14,7 @@
 // DRAM busy from WebAssembly. Q8_0 and Q4_0 matrices whose rows come in fours are repacked at load
 // time into the interleaved Q8_0x4 / Q4_0x4 layouts, whose kernels are in x4.ts.
 import { h2f_u32 } from "./f16";
+import { hsum } from "./vec";
 import { dot4_q4_0x4, dot4_q8_0x4, dot8s_q4_0x4, dot8s_q8_0x4, KIND_Q4_0X4, KIND_Q8_0X4, mm4x4_q4_0x4, mm4x4_q8_0x4, mm4x8_q4_0x4 } from "./x4";
 import { dot4_q4_K, dot4_q5_K, dot4_q6_K, dot8s_q4_K, dot8s_q5_K, dot8s_q6_K, mm1x4_q4_K, mm1x4_q5_K, mm1x4_q6_K } from "./kquants";
 
@@ -46,11 +47,6 @@ export function relaxed_dot_factor(): i32 {
 export function set_f16_lut(p: usize): void { f16lut = p; }
 // @ts-ignore: decorator
 @inline export function h2f_lut(h: u32): f32 { return load<f32>(f16lut + (<usize>h << 2)); }
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
 
 export function q8Stride(cols: i32): i32 { return cols + (cols >> 5) * 8; }
 

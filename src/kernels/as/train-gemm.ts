@@ -10,12 +10,7 @@
 // The 4x8 micro-tile keeps eight f32x4 accumulators in registers (V8 on x64 has 15 xmm registers
 // to spare; a 6x8 tile spills), with four broadcasts of A and two vector loads of B per p.
 
-/** a * b + c: fused (one rounding) in the relaxed build, multiply then add in the baseline one. */
-// @ts-ignore: decorator
-@inline export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { madd } from "./vec";
 
 const PB: i32 = 256; // p block: a B block of PB x JB stays in L2, an A panel of PB x 4 in L1
 const JB: i32 = 512; // j block

@@ -4,7 +4,7 @@
 // are in elements. Every kernel takes the [start, end) range of its split dimension last, so the
 // thread pool can give each thread a share (see src/kernels/ops.ts).
 
-import { madd } from "./train-gemm";
+import { fsum4, madd } from "./vec";
 export { pack_b, gemm } from "./train-gemm";
 
 // ------------------------------------------------------------------------------- helpers
@@ -180,14 +180,6 @@ export function swiglu_bwd(gu: usize, dh: usize, dgu: usize, F: i32, t0: i32, t1
 // qkv is [B*T][ld] with ld = (nH + 2 nKV) hd: per token q (nH heads) | k (nKV) | v (nKV), RoPE
 // already applied to q and k. Query head h reads K/V head h / (nH / nKV). Causal: query t of a
 // sequence sees keys 0..t of the same sequence.
-
-/** [sum(a), sum(b), sum(c), sum(d)] of four f32x4. */
-// @ts-ignore: decorator
-@inline function fsum4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-  const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
-  return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
-}
 
 /** [x . r0, x . r1, x . r2, x . r3] for four rows `rb` bytes apart (hd a multiple of 4). */
 // @ts-ignore: decorator

@@ -2,7 +2,7 @@
 // src/kernels/repack.ts): decode (eight groups streamed side by side, and a four-row remainder) and
 // prefill (four rows x four or eight tokens). `matmul` (matmul.ts) dispatches to them.
 import { h2f4_fin, H_MK, H_P112, set_f16_consts } from "./f16";
-import { madd } from "./fma";
+import { madd } from "./vec";
 import { set_kquant_consts } from "./kquants";
 import { hsum4, store4 } from "./matmul";
 

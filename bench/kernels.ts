@@ -16,7 +16,7 @@ import { Rng } from "../src/util/rng.js";
 import { ArenaPlan, writeF16Table } from "../src/kernels/arena.js";
 import { activationFormat, activationStride } from "../src/kernels/formats.js";
 import { Pool } from "../src/kernels/pool.js";
-import { compileKernels, detectVariant, instantiateKernels, type KernelVariant } from "../src/kernels/wasm.js";
+import { availableVariants, compileKernels, instantiateKernels, type KernelVariant } from "../src/kernels/wasm.js";
 
 export interface BenchKernelsOptions {
   /** Weight types to time (default: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). */
@@ -54,7 +54,7 @@ export async function benchKernels(opts: BenchKernelsOptions = {}): Promise<void
   const minMs = opts.minMs ?? 400;
   const threads = opts.threads ?? [1, 2];
   const log = opts.log ?? ((l: string) => console.log(l));
-  const variants: KernelVariant[] = detectVariant() === "relaxed" ? ["simd", "relaxed"] : ["simd"];
+  const variants: KernelVariant[] = availableVariants();
 
   // One shared memory for both builds (above the larger of their static data).
   const modules = new Map(variants.map((v) => [v, compileKernels(v)]));

@@ -2,6 +2,8 @@
 // Builds the WebAssembly kernels from src/kernels/as (AssemblyScript) into dist/kernels/:
 //   kernels-simd.wasm     baseline SIMD128 + threads (every current engine)
 //   kernels-relaxed.wasm  the same source with relaxed SIMD enabled (picked at run time when available)
+//   kernels-dotadd.wasm   relaxed, with the integer kernels on i32x4.relaxed_dot_i8x16_i7x16_add_s
+//                         (picked where that is one instruction, e.g. AVX-VNNI under Node >= 22)
 // Only npm packages are needed (assemblyscript); no other toolchain.
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -17,8 +19,8 @@ const common = [
   "-O3", "--runtime", "stub", "--noAssert", "--use", "abort=",
   "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "65536",
 ];
-for (const [name, features] of [["simd", "simd,threads"], ["relaxed", "simd,threads,relaxed-simd"]]) {
-  const { error, stderr } = await asc.main([...common, "--enable", features, "-o", join(out, `kernels-${name}.wasm`)]);
+for (const [name, features, dotAdd] of [["simd", "simd,threads", 0], ["relaxed", "simd,threads,relaxed-simd", 0], ["dotadd", "simd,threads,relaxed-simd", 1]]) {
+  const { error, stderr } = await asc.main([...common, "--use", `DOTADD=${dotAdd}`, "--enable", features, "-o", join(out, `kernels-${name}.wasm`)]);
   if (error) {
     console.error(stderr.toString());
     console.error(`kernel build (${name}) failed: ${error.message}`);

@@ -3,14 +3,23 @@
  *
  * Two builds ship: baseline SIMD128 and relaxed SIMD. Node 20 compiles relaxed SIMD only behind
  * `--experimental-wasm-relaxed-simd`, which we set through `v8.setFlagsFromString` before the first
- * compile (NODE_OPTIONS refuses it). Feature detection is `WebAssembly.validate` on the relaxed build.
+ * compile (NODE_OPTIONS refuses it) when the runtime does not validate relaxed SIMD without it.
+ * Feature detection is `WebAssembly.validate` on the relaxed build.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../util/package-root.js";
 import v8 from "node:v8";
+import { activationStride } from "./formats.js";
+import { UserError } from "../util/errors.js";
 
-export type KernelVariant = "simd" | "relaxed";
+/**
+ * simd: baseline SIMD128. relaxed: relaxed SIMD (16-product i16 dot, fused multiply-add). dotadd: the
+ * relaxed build with its integer kernels on `i32x4.relaxed_dot_i8x16_i7x16_add_s` (as/vec.ts), which
+ * is faster only where V8 makes it one instruction; the two give bit-identical results.
+ */
+export type KernelVariant = "simd" | "relaxed" | "dotadd";
+export const KERNEL_VARIANTS: readonly KernelVariant[] = ["simd", "relaxed", "dotadd"];
 
 /** The kernel module's exports. Pointers are byte offsets into the shared memory. */
 export interface KernelExports {
@@ -72,11 +81,11 @@ let flagSet = false;
  * the product), and TurboFan code is what we want for kernels anyway. V8 flags are process-wide.
  */
 function allowRelaxedSimd(): void {
-  if (!flagSet) {
-    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-    v8.setFlagsFromString("--no-liftoff");
-    flagSet = true;
-  }
+  if (flagSet) return;
+  flagSet = true;
+  v8.setFlagsFromString("--no-liftoff");
+  // Node 20 needs the flag; Node >= 22 ships relaxed SIMD, no longer knows the flag and says so on stderr
+  if (!WebAssembly.validate(kernelBytes("relaxed"))) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 }
 
 const cache = new Map<KernelVariant, Uint8Array>();
@@ -94,24 +103,69 @@ export function kernelBytes(variant: KernelVariant): Uint8Array {
   return b;
 }
 
+let relaxedOk: boolean | undefined;
+/** Whether this runtime runs the relaxed builds (validation, and relaxed_dot_factor in as/matmul.ts). */
+export function relaxedAvailable(): boolean {
+  if (relaxedOk === undefined) {
+    allowRelaxedSimd();
+    relaxedOk = WebAssembly.validate(kernelBytes("relaxed"))
+      && instantiateKernels(compileKernels("relaxed"), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).relaxed_dot_factor() === 1;
+  }
+  return relaxedOk;
+}
+
+/** The variants this runtime can run (tests and the kernel benchmark cover them all). */
+export function availableVariants(): KernelVariant[] {
+  return relaxedAvailable() ? ["simd", "relaxed", "dotadd"] : ["simd"];
+}
+
+/**
+ * Time the relaxed and dot-add builds on the same Q4_0 prefill tile (64 rows x 1024 columns x 8
+ * tokens, in cache, zero weights), alternating, best of five each. V8 11.3 (Node 20) expands a dot-add
+ * into five instructions and the dot-add build runs ~20% slower; V8 13 (Node 24) emits AVX-VNNI's
+ * vpdpbusd where the CPU has it, and the dot-add build runs ~15% faster. A 10% margin keeps noise from
+ * choosing; either choice gives the same bits.
+ */
+function dotAddFaster(): boolean {
+  const rows = 64, cols = 1024, nTok = 8;
+  const xs = activationStride("q8_0", cols);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const ks = (["relaxed", "dotadd"] as const).map((v) => instantiateKernels(compileKernels(v), memory));
+  const base = Math.max(...ks.map((k) => k.heap_base())) + 64 & ~63;
+  const w = base, x = w + rows * (cols >> 5) * 18, y = x + nTok * xs;
+  memory.grow(Math.ceil((y + rows * nTok * 4) / PAGE));
+  const best = [Infinity, Infinity];
+  for (let rep = 0; rep < 5; rep++) {
+    ks.forEach((k, i) => {
+      const t0 = performance.now();
+      for (let it = 0; it < 20; it++) k.matmul(102, w, (cols >> 5) * 18, x, xs, y, rows, cols, nTok, 0, rows);
+      best[i] = Math.min(best[i], performance.now() - t0);
+    });
+  }
+  return best[1] < 0.9 * best[0];
+}
+
 let detected: KernelVariant | undefined;
 /**
- * The best variant this runtime can run: relaxed SIMD when it validates and its relaxed dot product
- * is one we can correct for (see relaxed_dot_factor in as/matmul.ts), else baseline SIMD128.
+ * The variant to run: `CODELLAMA_KERNELS` when set (simd, relaxed or dotadd), else the fastest this
+ * runtime has: baseline SIMD128 without relaxed SIMD, else relaxed or dot-add by dotAddFaster().
  */
 export function detectVariant(): KernelVariant {
   if (detected) return detected;
-  allowRelaxedSimd();
-  detected = "simd";
-  if (WebAssembly.validate(kernelBytes("relaxed"))) {
-    const k = instantiateKernels(compileKernels("relaxed"), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }));
-    if (k.relaxed_dot_factor() === 1) detected = "relaxed";
+  const want = process.env.CODELLAMA_KERNELS;
+  if (want) {
+    if (!(KERNEL_VARIANTS as readonly string[]).includes(want)) {
+      throw new UserError(`CODELLAMA_KERNELS=${want}: unknown kernel build (supported: ${KERNEL_VARIANTS.join(", ")})`);
+    }
+    if (want !== "simd" && !relaxedAvailable()) throw new UserError(`CODELLAMA_KERNELS=${want}: this runtime has no relaxed SIMD (supported here: simd)`);
+    return (detected = want as KernelVariant);
   }
+  detected = !relaxedAvailable() ? "simd" : dotAddFaster() ? "dotadd" : "relaxed";
   return detected;
 }
 
 export function compileKernels(variant: KernelVariant = detectVariant()): WebAssembly.Module {
-  if (variant === "relaxed") allowRelaxedSimd();
+  if (variant !== "simd") allowRelaxedSimd();
   return new WebAssembly.Module(kernelBytes(variant));
 }
 

@@ -2,7 +2,7 @@
 // wasm kernels and their reference twins on it, and random fills.
 import { ArenaPlan, writeF16Table } from "../../src/kernels/arena.js";
 import { RefKernels } from "../../src/kernels/ref.js";
-import { compileKernels, detectVariant, instantiateKernels, type KernelVariant } from "../../src/kernels/wasm.js";
+import { compileKernels, availableVariants, instantiateKernels, type KernelVariant } from "../../src/kernels/wasm.js";
 import { Rng } from "../../src/util/rng.js";
 
 const MB = 1 << 20;
@@ -34,5 +34,5 @@ export function maxRelErr(a: Float32Array, b: Float32Array, scale: number): numb
   return m;
 }
 
-/** Both builds where this runtime has relaxed SIMD, else the baseline. */
-export const VARIANTS: KernelVariant[] = detectVariant() === "relaxed" ? ["simd", "relaxed"] : ["simd"];
+/** Every build this runtime runs: simd, relaxed and dotadd where it has relaxed SIMD, else simd. */
+export const VARIANTS: KernelVariant[] = availableVariants();

@@ -34,7 +34,8 @@ function fillWeights(mem: WebAssembly.Memory, ptr: number, type: number, rows: n
 const variants = VARIANTS;
 
 test("relaxed SIMD is detected on this Node", () => {
-  assert.equal(detectVariant(), "relaxed");
+  // relaxed or dotadd, depending on how V8 lowers the dot-add instruction (wasm.ts)
+  assert.ok(["relaxed", "dotadd"].includes(detectVariant()), detectVariant());
 });
 
 test("quantize_q8_K is split over tokens by the pool", () => {

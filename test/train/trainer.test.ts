@@ -67,8 +67,9 @@ describe("training loop", () => {
     const val1 = sequencesOf("pin-val", vocab.tokenizer, corpusText(8, 40), 32);
     const cfg = tinyConfig(fresh("train-pinned"), { steps: 200, evalEvery: 200, evalSequences: 32, ckptEvery: 0 });
     const r = await train(cfg, { sources: { train: [train1], val: val1, vocabSize: vocab.size, tokenizer: vocab.metadata } });
-    // Recorded with this repository's kernels; the baseline and relaxed-SIMD (FMA) builds round differently.
-    const recorded = detectVariant() === "relaxed" ? PINNED.relaxed : PINNED.simd;
+    // Recorded with this repository's kernels; the baseline and relaxed-SIMD (FMA) builds round
+    // differently (the dot-add build trains with the relaxed build's kernels).
+    const recorded = detectVariant() === "simd" ? PINNED.simd : PINNED.relaxed;
     assert.ok(Math.abs(r.valLoss! - recorded) < 1e-4, `final validation loss ${r.valLoss} vs recorded ${recorded}`);
   });
 

@@ -1,4 +1,22 @@
-// Float-vector helpers shared by the kernels (inference and training alike).
+// Vector helpers shared by the kernels (inference and training alike).
+
+/**
+ * The dot-add build (scripts/build-kernels.mjs passes `--use DOTADD=1` to a third, relaxed build):
+ * integer kernels sum four 8-bit products into each i32 lane with one
+ * `i32x4.relaxed_dot_i8x16_i7x16_add_s`. Where V8 lowers that to AVX-VNNI's vpdpbusd (Node 24 on
+ * this machine: 6.1 G per second per core) it replaces a 16-product i16 dot, the i16 adds and the
+ * widening to i32; where V8 emits pmaddubsw + pmaddwd + paddd and rebuilds the constant each time
+ * (Node 20: 2.1 G per second) it is slower, so the engine picks this build by timing (wasm.ts). The
+ * integer sums are exact either way, so every result is bit-identical to the relaxed build's.
+ */
+// @ts-ignore: compile-time constant
+export const DOT_ADD: bool = ASC_FEATURE_RELAXED_SIMD && DOTADD != 0;
+
+/** i32 lane j = c[j] + sum of a[4j + k] * b[4j + k] (k < 4): signed bytes a, bytes b in [0, 127]. The dot-add build only. */
+// @ts-ignore: decorator
+@inline export function dot_add(a: v128, b: v128, c: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
+}
 
 /**
  * a * b + c. The relaxed build fuses it (one rounding; V8 emits vfmadd on x64 CPUs with FMA, as

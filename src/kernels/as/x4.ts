@@ -2,7 +2,7 @@
 // src/kernels/repack.ts): decode (eight groups streamed side by side, and a four-row remainder) and
 // prefill (four rows x four or eight tokens). `matmul` (matmul.ts) dispatches to them.
 import { h2f4_fin, H_MK, H_P112, set_f16_consts } from "./f16";
-import { madd } from "./vec";
+import { DOT_ADD, dot_add, madd } from "./vec";
 import { set_kquant_consts } from "./kquants";
 import { hsum4, store4 } from "./matmul";
 
@@ -105,19 +105,28 @@ export function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32)
 }
 
 /**
- * i16 pair sums of one Q4_0x4 block for its four rows (lanes 2r, 2r+1 = row r): the 64 quant bytes at q are
- * four vectors, vector k holding bytes 4k..4k+3 of rows 0..3 (low nibbles: weights 4k..4k+3, high
- * nibbles: weights 16+4k..16+4k+3); xb points at the block's 32 activations, broadcast four at a time
- * by load32_splat. i16 lanes stay below
- * 4 x 2 x 2 x 15 x 127 = 30480.
+ * Row sums (i32 lane r = row r, before the -8 sum(x) correction) of one Q4_0x4 block: l0..h3 are its
+ * nibbles, vector k holding bytes 4k..4k+3 of rows 0..3 (l: weights 4k..4k+3, h: 16+4k..16+4k+3);
+ * xb points at the block's 32 activations, broadcast four at a time by load32_splat (a load, not a
+ * shuffle on the vector ports). The i16 form's lanes stay below 4 x 2 x 2 x 15 x 127 = 30480.
  */
 // @ts-ignore: decorator
-@inline function bsum16_q4_0x4(q: usize, xb: usize, m: v128): v128 {
-  const q0 = v128.load(q), q1 = v128.load(q, 16), q2 = v128.load(q, 32), q3 = v128.load(q, 48);
-  let s = i16x8.add(dot_u7(v128.load32_splat(xb), v128.and(q0, m)), dot_u7(v128.load32_splat(xb, 16), v128.and(i16x8.shr_u(q0, 4), m)));
-  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 4), v128.and(q1, m)), dot_u7(v128.load32_splat(xb, 20), v128.and(i16x8.shr_u(q1, 4), m))));
-  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 8), v128.and(q2, m)), dot_u7(v128.load32_splat(xb, 24), v128.and(i16x8.shr_u(q2, 4), m))));
-  return i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 12), v128.and(q3, m)), dot_u7(v128.load32_splat(xb, 28), v128.and(i16x8.shr_u(q3, 4), m))));
+@inline function isum_q4_0x4(xb: usize, l0: v128, h0: v128, l1: v128, h1: v128, l2: v128, h2: v128, l3: v128, h3: v128, ones: v128): v128 {
+  if (DOT_ADD) {
+    // two chains of four: a dot-add waits for its accumulator (5 cycles on vpdpbusd); one chain of
+    // eight ran 13% slower in prefill, four chains of two 3% slower (Node 24)
+    const z = i32x4.splat(0);
+    let a = dot_add(v128.load32_splat(xb), l0, z), b = dot_add(v128.load32_splat(xb, 16), h0, z);
+    a = dot_add(v128.load32_splat(xb, 4), l1, a); b = dot_add(v128.load32_splat(xb, 20), h1, b);
+    a = dot_add(v128.load32_splat(xb, 8), l2, a); b = dot_add(v128.load32_splat(xb, 24), h2, b);
+    a = dot_add(v128.load32_splat(xb, 12), l3, a); b = dot_add(v128.load32_splat(xb, 28), h3, b);
+    return i32x4.add(a, b);
+  }
+  let s = i16x8.add(dot_u7(v128.load32_splat(xb), l0), dot_u7(v128.load32_splat(xb, 16), h0));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 4), l1), dot_u7(v128.load32_splat(xb, 20), h1)));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 8), l2), dot_u7(v128.load32_splat(xb, 24), h2)));
+  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 12), l3), dot_u7(v128.load32_splat(xb, 28), h3)));
+  return i32x4.dot_i16x8_s(s, ones);
 }
 
 /**
@@ -136,8 +145,10 @@ export function set_opaque_zero(v: i32): void {
 /** acc + one Q4_0x4 block's contribution for four rows ((integer sums - 8 sum(x)) * d_w * d_x), in one madd. */
 // @ts-ignore: decorator
 @inline function blk_q4_0x4(p: usize, xb: usize, xdb: usize, xsb: usize, m: v128, ones: v128, mK: v128, p112: v128, acc: v128): v128 {
-  const s = bsum16_q4_0x4(p + 8, xb, m);
-  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), v128.load32_splat(xsb));
+  const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
+  const s = isum_q4_0x4(xb, v128.and(q0, m), v128.and(i16x8.shr_u(q0, 4), m), v128.and(q1, m), v128.and(i16x8.shr_u(q1, 4), m),
+    v128.and(q2, m), v128.and(i16x8.shr_u(q2, 4), m), v128.and(q3, m), v128.and(i16x8.shr_u(q3, 4), m), ones);
+  const i = i32x4.sub(s, v128.load32_splat(xsb));
   const d = f32x4.mul(h2f4_fin(p, mK, p112), v128.load32_splat(xdb));
   return madd(f32x4.convert_i32x4_s(i), d, acc);
 }
@@ -241,13 +252,7 @@ export function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize,
 // @ts-ignore: decorator
 @inline function step4_q4_0x4(xt: usize, xo: usize, dOff: usize, sOff: usize, ws: v128, ones: v128,
   l0: v128, h0: v128, l1: v128, h1: v128, l2: v128, h2: v128, l3: v128, h3: v128, acc: v128): v128 {
-  // activation broadcasts straight from memory (a load, not a shuffle on the vector ports)
-  const xb = xt + xo;
-  let s = i16x8.add(dot_u7(v128.load32_splat(xb), l0), dot_u7(v128.load32_splat(xb, 16), h0));
-  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 4), l1), dot_u7(v128.load32_splat(xb, 20), h1)));
-  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 8), l2), dot_u7(v128.load32_splat(xb, 24), h2)));
-  s = i16x8.add(s, i16x8.add(dot_u7(v128.load32_splat(xb, 12), l3), dot_u7(v128.load32_splat(xb, 28), h3)));
-  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), v128.load32_splat(xt + sOff));
+  const i = i32x4.sub(isum_q4_0x4(xt + xo, l0, h0, l1, h1, l2, h2, l3, h3, ones), v128.load32_splat(xt + sOff));
   return madd(f32x4.convert_i32x4_s(i), f32x4.mul(ws, v128.load32_splat(xt + dOff)), acc);
 }
 

@@ -1,0 +1,68 @@
+// The dot-add build (kernels-dotadd.wasm: integer kernels on i32x4.relaxed_dot_i8x16_i7x16_add_s)
+// against the relaxed build: the integer sums are exact in both, so every matmul result must be the
+// same bits, decode and prefill alike. And CODELLAMA_KERNELS picks a build, or says what it supports.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { GGMLType, rowBytes } from "../../src/format/ggml-types.js";
+import { quantizeRow } from "../../src/format/quantize.js";
+import { activationFormat, activationStride } from "../../src/kernels/formats.js";
+import { KIND_Q4_0X4 } from "../../src/kernels/repack.js";
+import { relaxedAvailable } from "../../src/kernels/wasm.js";
+import { packageRoot } from "../../src/util/package-root.js";
+import { Rng } from "../../src/util/rng.js";
+import { fillF32, setup } from "../helpers/kernels.js";
+
+const skip = relaxedAvailable() ? false : "this runtime has no relaxed SIMD";
+
+/** y = W x for `nTok` tokens in one call (prefill tiles) and one token per call (decode), in `variant`. */
+function run(variant: "relaxed" | "dotadd", type: number, kind: number, rows: number, cols: number, nTok: number): Float32Array[] {
+  const s = setup(variant);
+  const rng = new Rng([7, type]);
+  const rb = rowBytes(type, cols);
+  const w = s.alloc(rows * rb);
+  const wb = new Uint8Array(s.memory.buffer, w, rows * rb);
+  const row = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < cols; i++) row[i] = rng.normal() * 0.5;
+    wb.set(quantizeRow(type, row), r * rb);
+  }
+  if (kind !== type) assert.equal(s.k.repack_x4(kind, w, rows, cols, s.alloc(4 * rb)), 0);
+  const xf = s.alloc(nTok * cols * 4);
+  fillF32(s.memory, xf, nTok * cols, rng, 3);
+  const fmt = activationFormat(kind)!;
+  const st = activationStride(fmt, cols), x = s.alloc(nTok * st);
+  if (fmt === "q8_K") s.k.quantize_q8_K(xf, cols, x, cols, 0, nTok);
+  else s.k.quantize_q8_0(xf, cols, x, cols, 0, nTok);
+  const yBatch = s.alloc(nTok * rows * 4), yOne = s.alloc(nTok * rows * 4);
+  s.k.matmul(kind, w, rb, x, st, yBatch, rows, cols, nTok, 0, rows);
+  for (let t = 0; t < nTok; t++) s.k.matmul(kind, w, rb, x + t * st, st, yOne + t * rows * 4, rows, cols, 1, 0, rows);
+  return [new Float32Array(s.memory.buffer, yBatch, nTok * rows).slice(), new Float32Array(s.memory.buffer, yOne, nTok * rows).slice()];
+}
+
+test("the dot-add build gives the relaxed build's bits on Q4_0x4, decode and prefill", { skip }, () => {
+  // (Q4_0x4 is the kernel family with a dot-add form; the others are the same code in both builds.)
+  // 44 rows: one run of the eight-group decode kernel and three groups after it; 13 tokens: an
+  // eight-token tile, a four-token tile and a single token; cols 4096 as in a 7B model
+  const [rb, ro] = run("relaxed", GGMLType.Q4_0, KIND_Q4_0X4, 44, 4096, 13);
+  const [db, dOne] = run("dotadd", GGMLType.Q4_0, KIND_Q4_0X4, 44, 4096, 13);
+  assert.ok(rb.some((v) => v !== 0) && rb.every(Number.isFinite), "results are finite and not all zero");
+  assert.deepEqual(db, rb, "prefill");
+  assert.deepEqual(dOne, ro, "decode");
+});
+
+test("CODELLAMA_KERNELS picks the build (same tokens from relaxed and dotadd) or names the ones supported", { skip }, () => {
+  const cli = join(packageRoot(), "dist", "src", "cli", "main.js");
+  const args = [cli, "complete", "--prompt", "def add(a, b):", "--max-tokens", "12", "--temperature", "0", "--threads", "1", "--json"];
+  const tokens = (variant: string) => {
+    const out = execFileSync(process.execPath, args, { env: { ...process.env, CODELLAMA_KERNELS: variant }, encoding: "utf8" });
+    return JSON.parse(out).tokens as number[];
+  };
+  const relaxed = tokens("relaxed");
+  assert.equal(relaxed.length, 12);
+  assert.deepEqual(tokens("dotadd"), relaxed);
+  const bad = spawnSync(process.execPath, args, { env: { ...process.env, CODELLAMA_KERNELS: "avx512" }, encoding: "utf8" });
+  assert.notEqual(bad.status, 0);
+  assert.equal(bad.stderr.trim(), "codellama: CODELLAMA_KERNELS=avx512: unknown kernel build (supported: simd, relaxed, dotadd)");
+});

@@ -27,6 +27,7 @@ export class RefKernels implements KernelExports {
 
   set_f16_lut(_p: number): void { /* the reference converts halves directly */ }
   relaxed_dot_factor(): number { return 1; }
+  dot_add_u8_exact(): number { return 0; }
   heap_base(): number { return 0; }
   q8Stride(cols: number): number { return cols + (cols >> 5) * 8; }
   f2h(x: number): number { return floatToHalf(x); }

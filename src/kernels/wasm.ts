@@ -25,6 +25,8 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = ["simd", "relaxed", "do
 export interface KernelExports {
   set_f16_lut(p: number): void;
   relaxed_dot_factor(): number;
+  /** The dot-add build: 1 when its dot-add takes unsigned bytes past 127 exactly (as/x4.ts), else 0. */
+  dot_add_u8_exact(): number;
   matmul(kind: number, w: number, rowBytes: number, x: number, xStride: number, y: number, yStride: number,
     cols: number, nTok: number, r0: number, r1: number): void;
   q8Stride(cols: number): number;
@@ -114,9 +116,20 @@ export function relaxedAvailable(): boolean {
   return relaxedOk;
 }
 
+let u8Exact: boolean | undefined;
+/**
+ * The dot-add build's Q8_0 prefill feeds its dot-add bytes up to 255 (as/x4.ts): exact with
+ * vpdpbusd, saturated by V8 11.3's pmaddubsw expansion. Where it is not exact the build is not used.
+ */
+function dotAddExact(): boolean {
+  if (u8Exact === undefined) u8Exact = relaxedAvailable() && instantiateKernels(compileKernels("dotadd"), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).dot_add_u8_exact() === 1;
+  return u8Exact;
+}
+
 /** The variants this runtime can run (tests and the kernel benchmark cover them all). */
 export function availableVariants(): KernelVariant[] {
-  return relaxedAvailable() ? ["simd", "relaxed", "dotadd"] : ["simd"];
+  if (!relaxedAvailable()) return ["simd"];
+  return dotAddExact() ? ["simd", "relaxed", "dotadd"] : ["simd", "relaxed"];
 }
 
 /**
@@ -158,9 +171,10 @@ export function detectVariant(): KernelVariant {
       throw new UserError(`CODELLAMA_KERNELS=${want}: unknown kernel build (supported: ${KERNEL_VARIANTS.join(", ")})`);
     }
     if (want !== "simd" && !relaxedAvailable()) throw new UserError(`CODELLAMA_KERNELS=${want}: this runtime has no relaxed SIMD (supported here: simd)`);
+    if (want === "dotadd" && !dotAddExact()) throw new UserError(`CODELLAMA_KERNELS=dotadd: this runtime's dot-add instruction is not exact on unsigned bytes (supported here: simd, relaxed)`);
     return (detected = want as KernelVariant);
   }
-  detected = !relaxedAvailable() ? "simd" : dotAddFaster() ? "dotadd" : "relaxed";
+  detected = !relaxedAvailable() ? "simd" : dotAddExact() && dotAddFaster() ? "dotadd" : "relaxed";
   return detected;
 }
 

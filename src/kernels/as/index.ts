@@ -1,6 +1,6 @@
-// The kernel module's exports. Built twice by scripts/build-kernels.mjs: baseline SIMD128 and relaxed SIMD.
+// The kernel module's exports. Built three times by scripts/build-kernels.mjs: baseline SIMD128, relaxed SIMD and dot-add.
 export { set_f16_lut, set_row1, relaxed_dot_factor, matmul, q8Stride } from "./matmul";
-export { set_opaque_zero } from "./x4";
+export { set_opaque_zero, dot_add_u8_exact } from "./x4";
 export { quantize_q8_K } from "./kquants";
 export { quantize_q8_0, rmsnorm, rope, silu_mul, add } from "./ops";
 export { store_kv, kv_bytes, attention } from "./attention";

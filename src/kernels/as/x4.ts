@@ -135,10 +135,10 @@ export function dot4_q8_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32)
  * load each). set_opaque_zero is exported (the host never calls it) so that the optimiser cannot
  * prove them constant and fold them back into literals; it rewrites them with the same values.
  */
-let C_M0F: v128 = i8x16.splat(0x0f), C_ONES: v128 = i16x8.splat(1);
+let C_M0F: v128 = i8x16.splat(0x0f), C_ONES: v128 = i16x8.splat(1), C_M80: v128 = i8x16.splat(-128), C_ONE8: v128 = i8x16.splat(1);
 export function set_opaque_zero(v: i32): void {
   const z = i32x4.splat(v);
-  C_M0F = i32x4.add(C_M0F, z); C_ONES = i32x4.add(C_ONES, z);
+  C_M0F = i32x4.add(C_M0F, z); C_ONES = i32x4.add(C_ONES, z); C_M80 = i32x4.add(C_M80, z); C_ONE8 = i32x4.add(C_ONE8, z);
   set_kquant_consts(v); set_f16_consts(v);
 }
 
@@ -224,10 +224,34 @@ export function dot4_q4_0x4(w: usize, x: usize, cols: i32, y: usize, nrows: i32)
 }
 
 /**
+ * Sums of 4 products per i32 lane of one row's 32 weights (w0, w1: signed) and u = x + 128 (as bytes
+ * 0..255), the dot-add build only: its second operand goes past 7 bits, which is exact where V8 emits
+ * vpdpbusd (unsigned by signed bytes, no saturation); dot_add_u8_exact() checks that before the host
+ * picks the build.
+ */
+// @ts-ignore: decorator
+@inline function rsum_u8(w0: v128, w1: v128, u0: v128, u1: v128): v128 {
+  return dot_add(w1, u1, dot_add(w0, u0, i32x4.splat(0)));
+}
+
+/** 1 when dot_add takes its second operand as unsigned bytes without saturating (the dot-add build's Q8_0 prefill needs it). */
+export function dot_add_u8_exact(): i32 {
+  if (!DOT_ADD) return 0;
+  const a = i8x16(-128, -128, -128, -128, 127, 127, 127, 127, -128, 127, -128, 127, 1, -1, 0, 0);
+  const b = i8x16(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -128, -128, 127, 0); // bytes 255 x 12, 128, 128, 127, 0
+  const r = dot_add(a, b, i32x4(7, -7, 0, 0));
+  return i32x4.extract_lane(r, 0) == 7 - 4 * 128 * 255 && i32x4.extract_lane(r, 1) == -7 + 4 * 127 * 255
+    && i32x4.extract_lane(r, 2) == 2 * (127 - 128) * 255 && i32x4.extract_lane(r, 3) == 0 ? 1 : 0;
+}
+
+/**
  * Four rows (one Q8_0x4 group) x four tokens (xs bytes apart); y rows ys bytes apart. Prefill: each
- * row's quants are widened to i16 once per block and used for the four tokens.
+ * row's quants are widened to i16 once per block and used for the four tokens. The dot-add build
+ * instead takes the activations as x + 128 and the weights as they are, 16 products per instruction,
+ * and subtracts 128 x the row's weight sum (once per block, for the four tokens).
  */
 export function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  if (DOT_ADD) { mm4x4_q8_0x4_u8(w, x, xs, cols, y, ys); return; }
   const nb = cols >> 5;
   const d0 = <usize>cols;
   let r0 = f32x4.splat(0), r1 = f32x4.splat(0), r2 = f32x4.splat(0), r3 = f32x4.splat(0);
@@ -289,3 +313,34 @@ export function mm4x4_q8_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize,
 }
 export function mm4x4_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void { mm4xn_q4_0x4(w, x, xs, cols, y, ys, 4); }
 export function mm4x8_q4_0x4(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void { mm4xn_q4_0x4(w, x, xs, cols, y, ys, 8); }
+
+// @ts-ignore: decorator
+@inline function step4_q8_0_u8(xt: usize, dOff: usize, ws: v128, m80: v128, corr: v128,
+  q0: v128, q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, q6: v128, q7: v128, acc: v128): v128 {
+  const u0 = v128.xor(v128.load(xt), m80), u1 = v128.xor(v128.load(xt, 16), m80);
+  const s = i32x4.sub(hsum4(rsum_u8(q0, q1, u0, u1), rsum_u8(q2, q3, u0, u1), rsum_u8(q4, q5, u0, u1), rsum_u8(q6, q7, u0, u1)), corr);
+  return madd(f32x4.convert_i32x4_s(s), f32x4.mul(ws, f32x4.splat(load<f32>(dOff))), acc);
+}
+
+/** mm4x4_q8_0x4 in the dot-add build (same integer sums, same float steps, so the same bits). */
+// @ts-ignore: decorator
+@inline function mm4x4_q8_0x4_u8(w: usize, x: usize, xs: usize, cols: i32, y: usize, ys: usize): void {
+  const nb = cols >> 5;
+  const d0 = <usize>cols;
+  const m80 = C_M80, one = C_ONE8;
+  let r0 = f32x4.splat(0), r1 = f32x4.splat(0), r2 = f32x4.splat(0), r3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 136;
+    const q0 = v128.load(p, 8), q1 = v128.load(p, 24), q2 = v128.load(p, 40), q3 = v128.load(p, 56);
+    const q4 = v128.load(p, 72), q5 = v128.load(p, 88), q6 = v128.load(p, 104), q7 = v128.load(p, 120);
+    // 128 x each row's weight sum
+    const corr = i32x4.shl(hsum4(rsum_u8(q0, q1, one, one), rsum_u8(q2, q3, one, one), rsum_u8(q4, q5, one, one), rsum_u8(q6, q7, one, one)), 7);
+    const ws = h2f4_fin(p, H_MK, H_P112);
+    const xo = <usize>b << 5, dOff = d0 + (<usize>b << 2);
+    r0 = step4_q8_0_u8(x + xo, x + dOff, ws, m80, corr, q0, q1, q2, q3, q4, q5, q6, q7, r0);
+    r1 = step4_q8_0_u8(x + xs + xo, x + xs + dOff, ws, m80, corr, q0, q1, q2, q3, q4, q5, q6, q7, r1);
+    r2 = step4_q8_0_u8(x + 2 * xs + xo, x + 2 * xs + dOff, ws, m80, corr, q0, q1, q2, q3, q4, q5, q6, q7, r2);
+    r3 = step4_q8_0_u8(x + 3 * xs + xo, x + 3 * xs + dOff, ws, m80, corr, q0, q1, q2, q3, q4, q5, q6, q7, r3);
+  }
+  v128.store(y, r0); v128.store(y + ys, r1); v128.store(y + 2 * ys, r2); v128.store(y + 3 * ys, r3);
+}

@@ -1,7 +1,8 @@
 /**
  * Loading the WebAssembly kernels (built from src/kernels/as by scripts/build-kernels.mjs).
  *
- * Two builds ship: baseline SIMD128 and relaxed SIMD. Node 20 compiles relaxed SIMD only behind
+ * Three builds ship: baseline SIMD128, relaxed SIMD, and dotadd (relaxed, with the Q4_0/Q8_0 kernels
+ * on the dot-add instruction; see KernelVariant). Node 20 compiles relaxed SIMD only behind
  * `--experimental-wasm-relaxed-simd`, which we set through `v8.setFlagsFromString` before the first
  * compile (NODE_OPTIONS refuses it) when the runtime does not validate relaxed SIMD without it.
  * Feature detection is `WebAssembly.validate` on the relaxed build.

@@ -1,7 +1,8 @@
 // The dot-add build (kernels-dotadd.wasm: integer kernels on i32x4.relaxed_dot_i8x16_i7x16_add_s)
-// against the relaxed build: the integer sums are exact in both, so every matmul result must be the
-// same bits, decode and prefill alike. The exact-integer extremes test in kernels.test.ts runs on
-// every available build, this one included (weights of -128, activations of +-127). And CODELLAMA_KERNELS picks a build, or says what it supports.
+// against the relaxed build: Q4_0x4 and Q8_0x4 give the same bits, decode and prefill alike; the
+// K-quants group their (exact) integer sums into other lanes, so they agree to rounding, and decode
+// and prefill still give the same bits within the build. The exact-integer extremes tests in
+// kernels.test.ts and kquants.test.ts run on every available build, this one included. And CODELLAMA_KERNELS picks a build, or says what it supports.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -16,6 +17,7 @@ import { Rng } from "../../src/util/rng.js";
 import { fillF32, setup } from "../helpers/kernels.js";
 
 // Node 20 expands the dot-add into pmaddubsw, which saturates on bytes past 127: the build is not used there.
+// (Node 24 on an AVX-VNNI CPU runs these; CI does, through CODELLAMA_TEST_NODE.)
 const skip = availableVariants().includes("dotadd") ? false : "this runtime cannot run the dot-add build";
 
 /** y = W x for `nTok` tokens in one call (prefill tiles) and one token per call (decode), in `variant`. */
@@ -59,6 +61,17 @@ test("the dot-add build gives the relaxed build's bits on Q4_0x4 and Q8_0x4, dec
 const cli = join(packageRoot(), "dist", "src", "cli", "main.js");
 const args = [cli, "complete", "--prompt", "def add(a, b):", "--max-tokens", "12", "--temperature", "0", "--threads", "1", "--json"];
 const runCli = (variant: string) => spawnSync(process.execPath, args, { env: { ...process.env, CODELLAMA_KERNELS: variant }, encoding: "utf8" });
+
+test("the dot-add build's K-quants agree with the relaxed build to rounding, and its decode and prefill agree bit for bit", { skip }, () => {
+  for (const type of [GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]) {
+    const [rb] = run("relaxed", type, type, 44, 4096, 13);
+    const [db, dOne] = run("dotadd", type, type, 44, 4096, 13);
+    assert.deepEqual(dOne, db, `${GGMLType[type]}: decode vs prefill`);
+    let err = 0, scale = 0;
+    for (let i = 0; i < rb.length; i++) { err = Math.max(err, Math.abs(db[i] - rb[i])); scale = Math.max(scale, Math.abs(rb[i])); }
+    assert.ok(scale > 1 && err <= scale * 1e-6, `${GGMLType[type]}: max |dotadd - relaxed| ${err} at scale ${scale}`);
+  }
+});
 
 test("CODELLAMA_KERNELS=dotadd gives the relaxed build's tokens", { skip }, () => {
   const tokens = (variant: string) => {

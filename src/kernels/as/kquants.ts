@@ -23,7 +23,7 @@
 // super-block is a loop over chunks rather than straight-line code, because V8 schedules all the
 // loads of a basic block at its top (straight-line code spilled ~170 vectors per super-block).
 import { h2f_lut } from "./matmul";
-import { hsum } from "./vec";
+import { DOT_ADD, dot_add, hsum } from "./vec";
 
 // SIMD constants as globals: V8 rematerialises a literal v128 at every use inside a loop (three
 // instructions) but reads a global with one load. set_kquant_consts (run by set_opaque_zero, which is
@@ -169,14 +169,26 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
 
 /**
  * One chunk of 64 weights of Q4_K/Q5_K: lo0/lo1 are the quants of sub-block A (weights 0..31 of the
- * chunk, activations at xp), hi0/hi1 those of sub-block B (weights 32..63); scA/scB their scales splatted.
- * Four products share an i16 lane: at most 4 * 31 * 128 = 15872.
+ * chunk, activations at xp), hi0/hi1 those of sub-block B (weights 32..63); their scales are 32-bit
+ * lanes 0 and 1 of sd (each scale doubled, see dup_lo). Four products share an i16 lane: at most
+ * 4 * 31 * 128 = 15872.
+ * The dot-add build sums eight products per i32 lane (at most 8 * 31 * 128 = 31744, so the
+ * saturating narrow to i16 is exact) and scales both sub-blocks with one pmaddwd: i32 lanes
+ * (scA (a0 + a1), scA (a2 + a3), scB (b0 + b1), scB (b2 + b3)). The same integers in total, grouped
+ * into other lanes than the i16 form's (scA a_j + scB b_j), so the float sums round differently from
+ * the relaxed build's (interleaving to keep its grouping cost two of the eight instructions saved).
  */
 // @ts-ignore: decorator
-@inline function chunk_k4(lo0: v128, lo1: v128, hi0: v128, hi1: v128, xp: usize, scA: v128, scB: v128, s: v128): v128 {
+@inline function chunk_k4(lo0: v128, lo1: v128, hi0: v128, hi1: v128, xp: usize, sd: v128, s: v128): v128 {
+  if (DOT_ADD) {
+    const z = i32x4.splat(0);
+    const a = dot_add(v128.load(xp, 16), lo1, dot_add(v128.load(xp), lo0, z));
+    const b = dot_add(v128.load(xp, 48), hi1, dot_add(v128.load(xp, 32), hi0, z));
+    return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.narrow_i32x4_s(a, b), i32x4.shuffle(sd, sd, 0, 0, 1, 1)));
+  }
   const a = i16x8.add(dot16(lo0, xp), dot16(lo1, xp + 16));
   const b = i16x8.add(dot16(hi0, xp + 32), dot16(hi1, xp + 48));
-  return i32x4.add(s, i32x4.add(i32x4.dot_i16x8_s(a, scA), i32x4.dot_i16x8_s(b, scB)));
+  return i32x4.add(s, i32x4.add(i32x4.dot_i16x8_s(a, bc32(sd, 0)), i32x4.dot_i16x8_s(b, bc32(sd, 1))));
 }
 
 // @ts-ignore: decorator
@@ -203,7 +215,7 @@ export function quantize_q8_K(x: usize, xStride: i32, out: usize, cols: i32, t0:
   for (let c: usize = 0; c < 128; c += 32) {
     const w0 = v128.load(p + 16 + c), w1 = v128.load(p + 32 + c);
     const l0 = v128.and(w0, m), l1 = v128.and(w1, m), h0 = v128.and(i16x8.shr_u(w0, 4), m), h1 = v128.and(i16x8.shr_u(w1, 4), m);
-    s = chunk_k4(l0, l1, h0, h1, xb + (c << 1), bc32(sd, 0), bc32(sd, 1), s);
+    s = chunk_k4(l0, l1, h0, h1, xb + (c << 1), sd, s);
     sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1); // next chunk's two scales to lanes 0, 1
   }
   return finish_k4(p, s, i16x8.extend_high_i8x16_u(sm), bsub, dx, a);
@@ -242,11 +254,11 @@ export function mm1x4_q4_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
     for (let c: usize = 0; c < 128; c += 32) {
       const w0 = v128.load(p + 16 + c), w1 = v128.load(p + 32 + c);
       const l0 = v128.and(w0, m), l1 = v128.and(w1, m), h0 = v128.and(i16x8.shr_u(w0, 4), m), h1 = v128.and(i16x8.shr_u(w1, 4), m);
-      const scA = bc32(sd, 0), scB = bc32(sd, 1), xc = xb + (c << 1);
-      s0 = chunk_k4(l0, l1, h0, h1, xc, scA, scB, s0);
-      s1 = chunk_k4(l0, l1, h0, h1, xc + xs, scA, scB, s1);
-      s2 = chunk_k4(l0, l1, h0, h1, xc + 2 * xs, scA, scB, s2);
-      s3 = chunk_k4(l0, l1, h0, h1, xc + 3 * xs, scA, scB, s3);
+      const xc = xb + (c << 1);
+      s0 = chunk_k4(l0, l1, h0, h1, xc, sd, s0);
+      s1 = chunk_k4(l0, l1, h0, h1, xc + xs, sd, s1);
+      s2 = chunk_k4(l0, l1, h0, h1, xc + 2 * xs, sd, s2);
+      s3 = chunk_k4(l0, l1, h0, h1, xc + 3 * xs, sd, s3);
       sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1);
     }
     const mn = i16x8.extend_high_i8x16_u(sm);
@@ -278,7 +290,7 @@ export function mm1x4_q4_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
     s = chunk_k4(
       v128.or(v128.and(w0, m), v128.and(i16x8.shl(h0, 4), b4)), v128.or(v128.and(w1, m), v128.and(i16x8.shl(h1, 4), b4)),
       v128.or(v128.and(i16x8.shr_u(w0, 4), m), v128.and(i16x8.shl(h0, 3), b4)), v128.or(v128.and(i16x8.shr_u(w1, 4), m), v128.and(i16x8.shl(h1, 3), b4)),
-      xb + (c << 1), bc32(sd, 0), bc32(sd, 1), s);
+      xb + (c << 1), sd, s);
     sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1);
     h0 = i16x8.shr_u(h0, 2); h1 = i16x8.shr_u(h1, 2);
   }
@@ -317,11 +329,11 @@ export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
       const w0 = v128.load(p + 48 + c), w1 = v128.load(p + 64 + c);
       const l0 = v128.or(v128.and(w0, m), v128.and(i16x8.shl(h0, 4), b4)), l1 = v128.or(v128.and(w1, m), v128.and(i16x8.shl(h1, 4), b4));
       const u0 = v128.or(v128.and(i16x8.shr_u(w0, 4), m), v128.and(i16x8.shl(h0, 3), b4)), u1 = v128.or(v128.and(i16x8.shr_u(w1, 4), m), v128.and(i16x8.shl(h1, 3), b4));
-      const scA = bc32(sd, 0), scB = bc32(sd, 1), xc = xb + (c << 1);
-      s0 = chunk_k4(l0, l1, u0, u1, xc, scA, scB, s0);
-      s1 = chunk_k4(l0, l1, u0, u1, xc + xs, scA, scB, s1);
-      s2 = chunk_k4(l0, l1, u0, u1, xc + 2 * xs, scA, scB, s2);
-      s3 = chunk_k4(l0, l1, u0, u1, xc + 3 * xs, scA, scB, s3);
+      const xc = xb + (c << 1);
+      s0 = chunk_k4(l0, l1, u0, u1, xc, sd, s0);
+      s1 = chunk_k4(l0, l1, u0, u1, xc + xs, sd, s1);
+      s2 = chunk_k4(l0, l1, u0, u1, xc + 2 * xs, sd, s2);
+      s3 = chunk_k4(l0, l1, u0, u1, xc + 3 * xs, sd, s3);
       sd = c == 32 ? sdh : i32x4.shuffle(sd, sd, 2, 3, 0, 1);
       h0 = i16x8.shr_u(h0, 2); h1 = i16x8.shr_u(h1, 2);
     }
@@ -341,10 +353,22 @@ export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
 // and scale 8h + 2k + l/16, so every 16 weights share one int8 scale and one bsum. w = d*sc*(q - 32):
 //   d*dx * (sum_g sc_g * (q . x)_g  -  32 * sum_g sc_g * bsums[g]).
 
-/** 16 weights: q from ql (low or high nibble already taken) and the qh bits at 4..5 (masked by m30); one scale. */
+/**
+ * s + two groups of 16 weights (quants qA, qB in 0..63; activations at xa, xb) times their scales,
+ * 32-bit lanes 2k and 2k+1 of d (k = 0 or 1, a constant once inlined; each scale doubled, see dup_lo).
+ * The dot-add build sums four products per i32 lane (at most 4 * 63 * 128 = 32256: the narrow to
+ * i16 is exact) and scales both groups with one pmaddwd, grouping the sums into lanes differently
+ * from the i16 form (see chunk_k4).
+ */
 // @ts-ignore: decorator
-@inline function grp_q6(lo4: v128, hi2: v128, xp: usize, sc: v128, s: v128, m30: v128): v128 {
-  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(v128.or(lo4, v128.and(hi2, m30)), xp), sc));
+@inline function pair_q6(qA: v128, qB: v128, xa: usize, xb: usize, d: v128, k: i32, s: v128): v128 {
+  if (DOT_ADD) {
+    const z = i32x4.splat(0);
+    const ab = i16x8.narrow_i32x4_s(dot_add(v128.load(xa), qA, z), dot_add(v128.load(xb), qB, z));
+    return i32x4.add(s, i32x4.dot_i16x8_s(ab, k == 0 ? i32x4.shuffle(d, d, 0, 0, 1, 1) : i32x4.shuffle(d, d, 2, 2, 3, 3)));
+  }
+  s = i32x4.add(s, i32x4.dot_i16x8_s(dot16(qA, xa), bc32(d, k << 1)));
+  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(qB, xb), bc32(d, (k << 1) + 1)));
 }
 
 // @ts-ignore: decorator
@@ -365,10 +389,11 @@ export function mm1x4_q5_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
     for (let j: usize = 0; j < 32; j += 16) {
       const ql = p + (h << 6) + j, qh = p + 128 + (h << 5) + j, xp = xb + (h << 7) + j;
       const qa = v128.load(ql), qb = v128.load(ql, 32), hb = v128.load(qh);
-      s = grp_q6(v128.and(qa, m), i16x8.shl(hb, 4), xp, bc32(d0, 0), s, m30);
-      s = grp_q6(v128.and(qb, m), i16x8.shl(hb, 2), xp + 32, bc32(d0, 1), s, m30);
-      s = grp_q6(v128.and(i16x8.shr_u(qa, 4), m), hb, xp + 64, bc32(d0, 2), s, m30);
-      s = grp_q6(v128.and(i16x8.shr_u(qb, 4), m), i16x8.shr_u(hb, 2), xp + 96, bc32(d0, 3), s, m30);
+      const q0 = v128.or(v128.and(qa, m), v128.and(i16x8.shl(hb, 4), m30));
+      const q1 = v128.or(v128.and(qb, m), v128.and(i16x8.shl(hb, 2), m30));
+      const q2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m), v128.and(hb, m30));
+      const q3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m), v128.and(i16x8.shr_u(hb, 2), m30));
+      s = pair_q6(q2, q3, xp + 64, xp + 96, d0, 1, pair_q6(q0, q1, xp, xp + 32, d0, 0, s));
       d0 = d1; d1 = d2; d2 = d3;
     }
   }
@@ -390,12 +415,6 @@ export function dot4_q6_K(w: usize, rb: usize, x: usize, cols: i32, y: usize, nr
     }
     store<f32>(y + (<usize>r << 2), hsum(a));
   }
-}
-
-/** 16 weights with their quants q (0..63) already assembled; one scale. */
-// @ts-ignore: decorator
-@inline function grp_q6q(q: v128, xp: usize, sc: v128, s: v128): v128 {
-  return i32x4.add(s, i32x4.dot_i16x8_s(dot16(q, xp), sc));
 }
 
 /** The -32 offset of a Q6_K block for one token, from its bsums, as an i32x4 start value. */
@@ -429,11 +448,10 @@ export function mm1x4_q6_K(w: usize, x: usize, xs: usize, cols: i32, y: usize, y
         const q1 = v128.or(v128.and(qb, m), v128.and(i16x8.shl(hb, 2), m30));
         const q2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m), v128.and(hb, m30));
         const q3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m), v128.and(i16x8.shr_u(hb, 2), m30));
-        const c0 = bc32(d0, 0), c1 = bc32(d0, 1), c2 = bc32(d0, 2), c3 = bc32(d0, 3);
-        s0 = grp_q6q(q3, xp + 96, c3, grp_q6q(q2, xp + 64, c2, grp_q6q(q1, xp + 32, c1, grp_q6q(q0, xp, c0, s0))));
-        s1 = grp_q6q(q3, xp + xs + 96, c3, grp_q6q(q2, xp + xs + 64, c2, grp_q6q(q1, xp + xs + 32, c1, grp_q6q(q0, xp + xs, c0, s1))));
-        s2 = grp_q6q(q3, xp + 2 * xs + 96, c3, grp_q6q(q2, xp + 2 * xs + 64, c2, grp_q6q(q1, xp + 2 * xs + 32, c1, grp_q6q(q0, xp + 2 * xs, c0, s2))));
-        s3 = grp_q6q(q3, xp + 3 * xs + 96, c3, grp_q6q(q2, xp + 3 * xs + 64, c2, grp_q6q(q1, xp + 3 * xs + 32, c1, grp_q6q(q0, xp + 3 * xs, c0, s3))));
+        s0 = pair_q6(q2, q3, xp + 64, xp + 96, d0, 1, pair_q6(q0, q1, xp, xp + 32, d0, 0, s0));
+        s1 = pair_q6(q2, q3, xp + xs + 64, xp + xs + 96, d0, 1, pair_q6(q0, q1, xp + xs, xp + xs + 32, d0, 0, s1));
+        s2 = pair_q6(q2, q3, xp + 2 * xs + 64, xp + 2 * xs + 96, d0, 1, pair_q6(q0, q1, xp + 2 * xs, xp + 2 * xs + 32, d0, 0, s2));
+        s3 = pair_q6(q2, q3, xp + 3 * xs + 64, xp + 3 * xs + 96, d0, 1, pair_q6(q0, q1, xp + 3 * xs, xp + 3 * xs + 32, d0, 0, s3));
         d0 = d1; d1 = d2; d2 = d3;
       }
     }

@@ -6,8 +6,9 @@
  * `i32x4.relaxed_dot_i8x16_i7x16_add_s`. Where V8 lowers that to AVX-VNNI's vpdpbusd (Node 24 on
  * this machine: 6.1 G per second per core) it replaces a 16-product i16 dot, the i16 adds and the
  * widening to i32; where V8 emits pmaddubsw + pmaddwd + paddd and rebuilds the constant each time
- * (Node 20: 2.1 G per second) it is slower, so the engine picks this build by timing (wasm.ts). The
- * integer sums are exact either way, so every result is bit-identical to the relaxed build's.
+ * (Node 20: 2.1 G per second) it is slower and saturates on bytes past 127, and the host does not
+ * use this build (wasm.ts). Q4_0/Q8_0 sums are the relaxed build's bit for bit; K-quant sums are
+ * grouped into other lanes (kquants.ts, chunk_k4).
  */
 // @ts-ignore: compile-time constant
 export const DOT_ADD: bool = ASC_FEATURE_RELAXED_SIMD && DOTADD != 0;

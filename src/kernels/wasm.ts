@@ -1,7 +1,7 @@
 /**
  * Loading the WebAssembly kernels (built from src/kernels/as by scripts/build-kernels.mjs).
  *
- * Three builds ship: baseline SIMD128, relaxed SIMD, and dotadd (relaxed, with the Q4_0/Q8_0 kernels
+ * Three builds ship: baseline SIMD128, relaxed SIMD, and dotadd (relaxed, with the integer kernels
  * on the dot-add instruction; see KernelVariant). Node 20 compiles relaxed SIMD only behind
  * `--experimental-wasm-relaxed-simd`, which we set through `v8.setFlagsFromString` before the first
  * compile (NODE_OPTIONS refuses it) when the runtime does not validate relaxed SIMD without it.

@@ -3,7 +3,7 @@
 //   kernels-simd.wasm     baseline SIMD128 + threads (every current engine)
 //   kernels-relaxed.wasm  the same source with relaxed SIMD enabled (picked at run time when available)
 //   kernels-dotadd.wasm   relaxed, with the integer kernels on i32x4.relaxed_dot_i8x16_i7x16_add_s
-//                         (picked where that is one instruction, e.g. AVX-VNNI under Node >= 22)
+//                         (picked where V8 makes that AVX-VNNI's vpdpbusd, as Node 24 does; wasm.ts)
 // Only npm packages are needed (assemblyscript); no other toolchain.
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";

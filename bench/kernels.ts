@@ -19,7 +19,7 @@ import { ArenaPlan, writeF16Table } from "../src/kernels/arena.js";
 import { activationFormat, activationStride } from "../src/kernels/formats.js";
 import { kernelKind } from "../src/kernels/repack.js";
 import { Pool } from "../src/kernels/pool.js";
-import { availableVariants, compileKernels, instantiateKernels, type KernelVariant } from "../src/kernels/wasm.js";
+import { availableVariants, compileKernels, instantiateKernels, probeKernels, type KernelVariant } from "../src/kernels/wasm.js";
 
 export interface BenchKernelsOptions {
   /** Weight types to time (default: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). */
@@ -61,11 +61,11 @@ export async function benchKernels(opts: BenchKernelsOptions = {}): Promise<void
   const log = opts.log ?? ((l: string) => console.log(l));
   const variants: KernelVariant[] = availableVariants();
 
-  // One shared memory for both builds (above the larger of their static data).
+  // One shared memory for every build (above the largest of their static data).
   const modules = new Map(variants.map((v) => [v, compileKernels(v)]));
   let base = 0;
   for (const m of modules.values()) {
-    base = Math.max(base, instantiateKernels(m, new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).heap_base());
+    base = Math.max(base, probeKernels(m).heap_base());
   }
   const plan = new ArenaPlan(base);
   const lut = plan.alloc("f16 table", 65536 * 4);

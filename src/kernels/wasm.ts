@@ -112,7 +112,7 @@ export function relaxedAvailable(): boolean {
   if (relaxedOk === undefined) {
     allowRelaxedSimd();
     relaxedOk = WebAssembly.validate(kernelBytes("relaxed"))
-      && instantiateKernels(compileKernels("relaxed"), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).relaxed_dot_factor() === 1;
+      && probeKernels(compileKernels("relaxed")).relaxed_dot_factor() === 1;
   }
   return relaxedOk;
 }
@@ -124,7 +124,7 @@ let u8Exact: boolean | undefined;
  * and where it is, the build is chosen (detectVariant).
  */
 function dotAddExact(): boolean {
-  if (u8Exact === undefined) u8Exact = relaxedAvailable() && instantiateKernels(compileKernels("dotadd"), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).dot_add_u8_exact() === 1;
+  if (u8Exact === undefined) u8Exact = relaxedAvailable() && probeKernels(compileKernels("dotadd")).dot_add_u8_exact() === 1;
   return u8Exact;
 }
 
@@ -166,6 +166,11 @@ export function compileKernels(variant: KernelVariant = detectVariant()): WebAss
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   return inst.exports as unknown as KernelExports;
+}
+
+/** An instance on a fresh one-page memory: for what is asked before the real memory exists (heap_base, the probes). */
+export function probeKernels(module: WebAssembly.Module): KernelExports {
+  return instantiateKernels(module, new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true }));
 }
 
 export const PAGE = 65536;

@@ -13,7 +13,7 @@ import type { ModelConfig } from "../format/model-config.js";
 import { describeTensorProblems, checkLlamaTensors, type ModelFile } from "../format/model-file.js";
 import { writeF16Table } from "../kernels/arena.js";
 import { activationFormat, activationStride, KERNEL_WEIGHT_TYPES } from "../kernels/formats.js";
-import { compileKernels, detectVariant, instantiateKernels, type KernelExports, type KernelVariant } from "../kernels/wasm.js";
+import { compileKernels, detectVariant, instantiateKernels, probeKernels, type KernelExports, type KernelVariant } from "../kernels/wasm.js";
 import { UserError } from "../util/errors.js";
 import { createExec, type Backend, type Exec } from "./exec.js";
 import { attentionScratchBytes, availableMemory, gb, KV_CODE, kvRowBytes, LOGIT_ROWS, planModel, type KVType, type ModelPlan, type PlacedWeight } from "./plan.js";
@@ -89,7 +89,7 @@ export class LlamaModel {
     const backend = opts.backend ?? "wasm";
     const nThreads = backend === "ref" ? 1 : Math.max(1, opts.threads ?? cpus().length);
     const variant = opts.variant ?? detectVariant();
-    const heapBase = instantiateKernels(compileKernels(variant), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).heap_base();
+    const heapBase = probeKernels(compileKernels(variant)).heap_base();
 
     // 2. Plan the memories, and check that they fit before allocating anything.
     const nSeq = opts.nSeq ?? 1;

@@ -6,7 +6,7 @@
  */
 import { ArenaPlan, writeF16Table } from "../kernels/arena.js";
 import { Pool } from "../kernels/pool.js";
-import { compileKernels, detectVariant, instantiateKernels, type KernelExports, type KernelName, type KernelVariant, type TrainKernelExports } from "../kernels/wasm.js";
+import { compileKernels, detectVariant, probeKernels, type KernelExports, type KernelName, type KernelVariant, type TrainKernelExports } from "../kernels/wasm.js";
 import { TrainRefKernels } from "./kernels-ref.js";
 
 export type TrainBackend = "wasm" | "ref";
@@ -24,7 +24,7 @@ export class TrainExec {
 
   /** Where the kernel module's static data ends (allocate above it). */
   static heapBase(variant: KernelVariant = detectVariant()): number {
-    return instantiateKernels(compileKernels(variant), new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })).heap_base();
+    return probeKernels(compileKernels(variant)).heap_base();
   }
 
   /**

@@ -2,14 +2,14 @@
 // wasm kernels and their reference twins on it, and random fills.
 import { ArenaPlan, writeF16Table } from "../../src/kernels/arena.js";
 import { RefKernels } from "../../src/kernels/ref.js";
-import { compileKernels, availableVariants, instantiateKernels, type KernelVariant } from "../../src/kernels/wasm.js";
+import { compileKernels, availableVariants, instantiateKernels, probeKernels, type KernelVariant } from "../../src/kernels/wasm.js";
 import { Rng } from "../../src/util/rng.js";
 
 const MB = 1 << 20;
 
 export function setup(variant: KernelVariant) {
   const module = compileKernels(variant);
-  const probe = instantiateKernels(module, new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }));
+  const probe = probeKernels(module);
   const plan = new ArenaPlan(probe.heap_base());
   const lut = plan.alloc("f16 table", 65536 * 4);
   const heap = plan.alloc("test heap", 48 * MB);

@@ -2,10 +2,11 @@
 // against the relaxed build: Q4_0x4 and Q8_0x4 give the same bits, decode and prefill alike; the
 // K-quants group their (exact) integer sums into other lanes, so they agree to rounding, and decode
 // and prefill still give the same bits within the build. The exact-integer extremes tests in
-// kernels.test.ts and kquants.test.ts run on every available build, this one included. And CODELLAMA_KERNELS picks a build, or says what it supports.
+// kernels.test.ts and kquants.test.ts run on every available build, this one included. And
+// CODELLAMA_KERNELS picks a build, or says what it supports.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { GGMLType, rowBytes } from "../../src/format/ggml-types.js";
 import { quantizeRow } from "../../src/format/quantize.js";
@@ -19,6 +20,11 @@ import { fillF32, setup } from "../helpers/kernels.js";
 // Node 20 expands the dot-add into pmaddubsw, which saturates on bytes past 127: the build is not used there.
 // (Node 24 on an AVX-VNNI CPU runs these; CI does, through CODELLAMA_TEST_NODE.)
 const skip = availableVariants().includes("dotadd") ? false : "this runtime cannot run the dot-add build";
+
+/** `codellama complete` (greedy, 12 tokens, JSON) with CODELLAMA_KERNELS=variant. */
+const cli = join(packageRoot(), "dist", "src", "cli", "main.js");
+const args = [cli, "complete", "--prompt", "def add(a, b):", "--max-tokens", "12", "--temperature", "0", "--threads", "1", "--json"];
+const runCli = (variant: string) => spawnSync(process.execPath, args, { env: { ...process.env, CODELLAMA_KERNELS: variant }, encoding: "utf8" });
 
 /** y = W x for `nTok` tokens in one call (prefill tiles) and one token per call (decode), in `variant`. */
 function run(variant: "relaxed" | "dotadd", type: number, kind: number, rows: number, cols: number, nTok: number): Float32Array[] {
@@ -58,10 +64,6 @@ test("the dot-add build gives the relaxed build's bits on Q4_0x4 and Q8_0x4, dec
   }
 });
 
-const cli = join(packageRoot(), "dist", "src", "cli", "main.js");
-const args = [cli, "complete", "--prompt", "def add(a, b):", "--max-tokens", "12", "--temperature", "0", "--threads", "1", "--json"];
-const runCli = (variant: string) => spawnSync(process.execPath, args, { env: { ...process.env, CODELLAMA_KERNELS: variant }, encoding: "utf8" });
-
 test("the dot-add build's K-quants agree with the relaxed build to rounding, and its decode and prefill agree bit for bit", { skip }, () => {
   for (const type of [GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]) {
     const [rb] = run("relaxed", type, type, 44, 4096, 13);
@@ -75,8 +77,9 @@ test("the dot-add build's K-quants agree with the relaxed build to rounding, and
 
 test("CODELLAMA_KERNELS=dotadd gives the relaxed build's tokens", { skip }, () => {
   const tokens = (variant: string) => {
-    const out = execFileSync(process.execPath, args, { env: { ...process.env, CODELLAMA_KERNELS: variant }, encoding: "utf8" });
-    return JSON.parse(out).tokens as number[];
+    const r = runCli(variant);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).tokens as number[];
   };
   const relaxed = tokens("relaxed");
   assert.equal(relaxed.length, 12);

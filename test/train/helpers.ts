@@ -1,14 +1,14 @@
 // Shared set-up for the training tests: a memory with both kernel builds' instances and the
 // TypeScript twins on it, random fills, and the robust relative error used by every comparison.
 import { ArenaPlan, writeF16Table } from "../../src/kernels/arena.js";
-import { compileKernels, instantiateKernels, type KernelVariant } from "../../src/kernels/wasm.js";
+import { compileKernels, instantiateKernels, probeKernels, type KernelVariant } from "../../src/kernels/wasm.js";
 import type { AllKernels } from "../../src/train/exec.js";
 import { TrainRefKernels } from "../../src/train/kernels-ref.js";
 import { Rng } from "../../src/util/rng.js";
 
 export function kernelSetup(variant: KernelVariant, mb = 64) {
   const module = compileKernels(variant);
-  const probe = instantiateKernels(module, new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }));
+  const probe = probeKernels(module);
   const plan = new ArenaPlan(probe.heap_base());
   const lut = plan.alloc("f16 table", 65536 * 4);
   const heap = plan.alloc("heap", mb << 20);
